@@ -1,0 +1,75 @@
+"""Retry decisions as data: which failures are retried, and how long to wait before each."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from .errors import LarkError, RateLimitedError, TokenInvalidError
+
+__all__ = ["DEFAULT_RETRY", "NO_RETRY", "RetryDecision", "RetryPolicy"]
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """Retry after ``delay`` seconds, for ``reason`` (logged)."""
+
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a call is retried.
+
+    ``max_retries`` retries after the first attempt, waiting ``base_delay * 2**n`` (capped by
+    ``max_delay``) with up to ``jitter`` of it added at random. Rate limits wait the server's
+    ``x-ogw-ratelimit-reset`` when given, else ``rate_limit_delay``. ``total_budget`` caps the
+    sum of all waits of one call: a retry that would exceed it is not made.
+    """
+
+    max_retries: int = 3
+    base_delay: float = 1.0
+    max_delay: float = 8.0
+    jitter: float = 0.1
+    rate_limit_delay: float = 30.0
+    total_budget: float = 60.0
+
+    def with_(self, **changes: float | int) -> RetryPolicy:
+        """A copy with some fields changed: ``policy.with_(max_retries=5)``."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """The wait before retry ``retry_number`` (0-based), jitter included."""
+        base = min(self.base_delay * (2**retry_number), self.max_delay)
+        spread = (rng or random).random() * self.jitter * base
+        return base + spread
+
+    def decide(
+        self,
+        error: LarkError,
+        *,
+        retry_number: int,
+        waited: float,
+        rng: random.Random | None = None,
+    ) -> RetryDecision | None:
+        """Whether to retry after ``error`` (``retry_number`` retries made, ``waited`` s spent)."""
+        if retry_number >= self.max_retries or not error.retryable:
+            return None
+        if isinstance(error, TokenInvalidError):
+            return None  # the token refresh path handles these, once
+        if isinstance(error, RateLimitedError):
+            delay = error.retry_after if error.retry_after is not None else self.rate_limit_delay
+            reason = f"rate limited (code {error.code}, http {error.http_status})"
+        else:
+            delay = self.backoff(retry_number, rng)
+            reason = type(error).__name__ + (f" (code {error.code})" if error.code else "")
+            if error.http_status:
+                reason += f" http {error.http_status}"
+        if waited + delay > self.total_budget:
+            return None
+        return RetryDecision(delay=max(0.0, delay), reason=reason)
+
+
+DEFAULT_RETRY = RetryPolicy()
+NO_RETRY = RetryPolicy(max_retries=0)

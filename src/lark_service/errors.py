@@ -1,0 +1,484 @@
+"""Every error lark-service raises.
+
+```
+LarkError
+├── ConfigError
+│   ├── AppNotSpecifiedError      no app_id anywhere and not exactly one active app
+│   ├── AppNotFoundError          the app_id is not registered
+│   ├── AppDisabledError          the app is disabled; no network call was made
+│   ├── InvalidCredentialsError   Feishu rejected app_id / app_secret (never retried)
+│   └── EncryptionKeyError        LARK_CONFIG_ENCRYPTION_KEY missing or wrong
+├── ValidationError               a local check failed; nothing was sent
+├── TransportError
+│   ├── TimeoutError              connect/read/write/pool timeout
+│   └── ConnectionError           refused, reset, DNS, TLS
+├── APIError                      Feishu answered code != 0, or a non-2xx status
+│   ├── TokenInvalidError         expired/revoked token (the pipeline refetches once itself)
+│   ├── RateLimitedError          retry_after seconds
+│   ├── PermissionDeniedError     missing_scopes
+│   ├── NotFoundError
+│   ├── ConflictError
+│   ├── QuotaExceededError
+│   ├── InvalidParameterError
+│   └── ServerError               5xx, "internal error", non-JSON error pages
+├── LockTimeoutError              a token refresh lock was not acquired in time
+└── CallbackError
+    ├── SignatureError            bad signature / verification token
+    ├── ReplayError               timestamp outside the window, or a replayed event
+    └── DecryptError              the encrypted body could not be decrypted
+```
+
+Every error carries ``code`` (Feishu's, when there is one), ``msg``, ``request_id``,
+``log_id``, ``http_status``, ``retryable`` and ``hint`` (what to do next). ``str(e)`` shows
+all of them that are set. :func:`error_from_response` is the one place that turns a Feishu
+answer into one of these classes, using the table :data:`CODE_TABLE`.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CODE_TABLE",
+    "APIError",
+    "AppDisabledError",
+    "AppNotFoundError",
+    "AppNotSpecifiedError",
+    "CallbackError",
+    "CodeRule",
+    "ConfigError",
+    "ConflictError",
+    "ConnectionError",
+    "DecryptError",
+    "EncryptionKeyError",
+    "InvalidCredentialsError",
+    "InvalidParameterError",
+    "LarkError",
+    "LockTimeoutError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitedError",
+    "ReplayError",
+    "ServerError",
+    "SignatureError",
+    "TimeoutError",
+    "TokenInvalidError",
+    "TransportError",
+    "ValidationError",
+    "error_from_response",
+]
+
+
+class LarkError(Exception):
+    """Base of every lark-service error."""
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        code: int | None = None,
+        request_id: str | None = None,
+        log_id: str | None = None,
+        http_status: int | None = None,
+        retryable: bool | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.code = code
+        self.request_id = request_id
+        self.log_id = log_id
+        self.http_status = http_status
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.hint = hint
+
+    def __str__(self) -> str:
+        head = f"[{self.code}] {self.msg}" if self.code is not None else self.msg
+        parts = [head]
+        if self.http_status is not None:
+            parts.append(f"http_status={self.http_status}")
+        if self.request_id:
+            parts.append(f"request_id={self.request_id}")
+        if self.log_id:
+            parts.append(f"log_id={self.log_id}")
+        text = " | ".join(parts)
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.msg!r}, code={self.code!r}, request_id={self.request_id!r})"
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+class ConfigError(LarkError):
+    """The library is configured in a way that cannot work."""
+
+
+class AppNotSpecifiedError(ConfigError):
+    """No app_id was given anywhere and there is not exactly one active app."""
+
+
+class AppNotFoundError(ConfigError):
+    """The app_id is not in the registry."""
+
+
+class AppDisabledError(ConfigError):
+    """The app is disabled in the registry; no request was sent."""
+
+
+class InvalidCredentialsError(ConfigError):
+    """Feishu rejected the app_id / app_secret pair."""
+
+
+class EncryptionKeyError(ConfigError):
+    """The Fernet key for secrets is missing, malformed, or does not decrypt the data."""
+
+
+# --- local validation --------------------------------------------------------------------
+
+
+class ValidationError(LarkError, ValueError):
+    """Bad input caught locally; nothing was sent to Feishu."""
+
+    def __init__(self, msg: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(msg, hint=hint)
+        self.field = field
+
+
+# --- transport ---------------------------------------------------------------------------
+
+
+class TransportError(LarkError):
+    """The request did not get an HTTP answer."""
+
+    default_retryable = True
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001
+    """Connect, read, write or pool timeout."""
+
+
+class ConnectionError(TransportError, builtins.ConnectionError):  # noqa: A001
+    """Connection refused or reset, DNS or TLS failure."""
+
+
+# --- Feishu answered with an error ------------------------------------------------------
+
+
+class APIError(LarkError):
+    """Feishu answered with a non-zero code or a non-2xx status."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        code: int | None = None,
+        request_id: str | None = None,
+        log_id: str | None = None,
+        http_status: int | None = None,
+        retryable: bool | None = None,
+        hint: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(
+            msg,
+            code=code,
+            request_id=request_id,
+            log_id=log_id,
+            http_status=http_status,
+            retryable=retryable,
+            hint=hint,
+        )
+        self.body = body
+
+
+class TokenInvalidError(APIError):
+    """The access token is invalid, expired or revoked."""
+
+
+class RateLimitedError(APIError):
+    """Feishu throttled the call; wait ``retry_after`` seconds (None if not said)."""
+
+    default_retryable = True
+
+    def __init__(self, msg: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(msg, **kw)
+        self.retry_after = retry_after
+
+
+class PermissionDeniedError(APIError):
+    """The app (or user) lacks a scope or data range; see ``missing_scopes``."""
+
+    def __init__(self, msg: str, *, missing_scopes: list[str] | None = None, **kw: Any) -> None:
+        super().__init__(msg, **kw)
+        self.missing_scopes = list(missing_scopes or [])
+
+
+class NotFoundError(APIError):
+    """The resource does not exist (or is not visible to this app)."""
+
+
+class ConflictError(APIError):
+    """A concurrent write or a state conflict; re-read and retry."""
+
+
+class QuotaExceededError(APIError):
+    """A size or count quota was exceeded."""
+
+
+class InvalidParameterError(APIError):
+    """Feishu rejected a parameter."""
+
+
+class ServerError(APIError):
+    """Feishu failed internally, or answered with a non-JSON error page."""
+
+    default_retryable = True
+
+
+# --- the rest ------------------------------------------------------------------------------
+
+
+class LockTimeoutError(LarkError):
+    """A token refresh lock was not acquired in time."""
+
+
+class CallbackError(LarkError):
+    """A callback request failed verification."""
+
+
+class SignatureError(CallbackError):
+    """The signature or verification token does not match."""
+
+
+class ReplayError(CallbackError):
+    """The request timestamp is outside the window, or the event was already seen."""
+
+
+class DecryptError(CallbackError):
+    """The encrypted callback body could not be decrypted."""
+
+
+# --- the one mapping table -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """How one Feishu code is raised: class, whether a retry may help, what to tell the caller."""
+
+    cls: type[APIError] | type[ConfigError]
+    retryable: bool
+    hint: str
+
+
+def _rule(cls: type[APIError] | type[ConfigError], retryable: bool, hint: str) -> CodeRule:
+    return CodeRule(cls, retryable, hint)
+
+
+_BUSY = "Feishu is busy; lark-service retries with backoff."
+_RATE = "Rate limited; lark-service waits x-ogw-ratelimit-reset and retries."
+_TOKEN = "The token was refreshed and the call retried once; if this persists, check the app."
+_ID = "The id does not exist or belongs to another app/tenant; ids like open_id differ per app."
+
+CODE_TABLE: Mapping[int, CodeRule] = {
+    # generic / auth
+    99991400: _rule(RateLimitedError, True, _RATE),
+    99991401: _rule(PermissionDeniedError, False, "The caller IP is not in the app's IP allowlist."),
+    99991402: _rule(RateLimitedError, True, _RATE),
+    99991661: _rule(TokenInvalidError, False, "The Authorization header is missing or malformed."),
+    99991663: _rule(TokenInvalidError, True, _TOKEN),
+    99991664: _rule(TokenInvalidError, True, _TOKEN),
+    99991665: _rule(InvalidParameterError, False, "Invalid tenant code."),
+    99991668: _rule(TokenInvalidError, True, "The user token is invalid; re-authorize the user."),
+    99991669: _rule(TokenInvalidError, False, "The refresh token is invalid; re-authorize the user."),
+    99991671: _rule(TokenInvalidError, False, "The token must start with t- or u-."),
+    99991672: _rule(
+        PermissionDeniedError,
+        False,
+        "Enable the missing scopes for the app in the developer console and publish a version.",
+    ),
+    99991673: _rule(PermissionDeniedError, False, "The app is not available (status/installation)."),
+    99991676: _rule(PermissionDeniedError, False, "The token lacks the permission for this API."),
+    99991677: _rule(TokenInvalidError, True, _TOKEN),
+    99991679: _rule(
+        PermissionDeniedError, False, "The user has not granted the scope; re-authorize with it."
+    ),
+    99991681: _rule(PermissionDeniedError, False, "Third-party authorization failed."),
+    **{c: _rule(NotFoundError, False, _ID) for c in range(99992351, 99992365)},
+    10003: _rule(InvalidCredentialsError, False, "Check app_id: Feishu does not know it."),
+    10012: _rule(ServerError, True, _BUSY),
+    10013: _rule(ServerError, True, _BUSY),
+    10014: _rule(InvalidCredentialsError, False, "Check app_secret (and that the app is enabled)."),
+    10015: _rule(InvalidCredentialsError, False, "Check app_secret."),
+    9499: _rule(InvalidParameterError, False, "Check the request parameters."),
+    5000: _rule(ServerError, True, _BUSY),
+    1500: _rule(ServerError, True, _BUSY),
+    10101: _rule(ServerError, True, _BUSY),
+    10500: _rule(ServerError, True, _BUSY),
+    11232: _rule(RateLimitedError, True, _RATE),
+    11233: _rule(RateLimitedError, True, _RATE),
+    11247: _rule(RateLimitedError, True, _RATE),
+    20002: _rule(InvalidCredentialsError, False, "OAuth: invalid client_id / client_secret."),
+    20010: _rule(PermissionDeniedError, False, "The user is outside the app's availability range."),
+    20070: _rule(InvalidParameterError, False, "Use one OAuth client authentication method."),
+    # IM
+    230001: _rule(InvalidParameterError, False, "Check the message content and receive_id."),
+    230002: _rule(PermissionDeniedError, False, "Add the bot to the chat first."),
+    230006: _rule(PermissionDeniedError, False, "Enable the bot ability for the app."),
+    230011: _rule(NotFoundError, False, "The message was already recalled."),
+    230013: _rule(PermissionDeniedError, False, "The bot is not available to this user."),
+    230015: _rule(InvalidParameterError, False, "A p2p chat cannot be shared."),
+    230017: _rule(PermissionDeniedError, False, "The bot is not the owner of the resource."),
+    230018: _rule(PermissionDeniedError, False, "Blocked by the group's settings."),
+    230019: _rule(NotFoundError, False, "The thread does not exist."),
+    230020: _rule(RateLimitedError, True, _RATE),
+    230022: _rule(InvalidParameterError, False, "The content was flagged as sensitive."),
+    230025: _rule(QuotaExceededError, False, "Text is limited to 150 KB, post and card to 30 KB."),
+    230027: _rule(PermissionDeniedError, False, "The app lacks a permission for this message."),
+    230028: _rule(InvalidParameterError, False, "The content failed the DLP audit."),
+    230029: _rule(NotFoundError, False, "The user has resigned."),
+    230034: _rule(InvalidParameterError, False, "Check receive_id and receive_id_type."),
+    230035: _rule(PermissionDeniedError, False, "Muted or blocked."),
+    230038: _rule(PermissionDeniedError, False, "Cross-tenant p2p messages are not allowed."),
+    230049: _rule(ConflictError, True, "The message is still being sent; retry later."),
+    230050: _rule(PermissionDeniedError, False, "The message is invisible to the operator."),
+    230053: _rule(PermissionDeniedError, False, "The user blocked the bot."),
+    230054: _rule(InvalidParameterError, False, "Unsupported for this message type."),
+    230055: _rule(InvalidParameterError, False, "The uploaded file type does not match msg_type."),
+    230071: _rule(InvalidParameterError, False, "Reply in thread is unsupported here."),
+    230072: _rule(InvalidParameterError, False, "Reply in thread is unsupported here."),
+    230075: _rule(InvalidParameterError, False, "Encrypted messages are unsupported."),
+    230099: _rule(InvalidParameterError, False, "The card content is invalid."),
+    232009: _rule(NotFoundError, False, "The chat was dissolved."),
+    234001: _rule(InvalidParameterError, False, "Check the upload parameters."),
+    234002: _rule(PermissionDeniedError, False, "The app may not access this resource."),
+    234043: _rule(InvalidParameterError, False, "This resource cannot be downloaded."),
+    # contact
+    40001: _rule(InvalidParameterError, False, "Check the contact parameters."),
+    40003: _rule(ServerError, True, _BUSY),
+    40004: _rule(
+        PermissionDeniedError, False, "Widen the app's contacts data range to this department."
+    ),
+    40011: _rule(InvalidParameterError, False, "page_size must be 1-50."),
+    40012: _rule(InvalidParameterError, False, "The page_token is invalid."),
+    41009: _rule(InvalidParameterError, False, "Give an email or a mobile."),
+    41012: _rule(InvalidParameterError, False, "Invalid user id."),
+    41050: _rule(
+        PermissionDeniedError, False, "The user is outside the app's contacts data range."
+    ),
+    # bitable
+    1254002: _rule(ServerError, True, _BUSY),
+    1254040: _rule(NotFoundError, False, "The base app_token does not exist."),
+    1254041: _rule(NotFoundError, False, "The table does not exist."),
+    1254042: _rule(NotFoundError, False, "The view does not exist."),
+    1254104: _rule(QuotaExceededError, False, "At most 500 records per batch."),
+    1254290: _rule(RateLimitedError, True, _RATE),
+    1254291: _rule(ConflictError, True, "Concurrent writes to one table; retried serially."),
+    1254302: _rule(PermissionDeniedError, False, "Add the app to the base (advanced permissions)."),
+    1255001: _rule(ServerError, True, _BUSY),
+    1255002: _rule(ServerError, True, _BUSY),
+    1255040: _rule(ServerError, True, _BUSY),
+    # drive
+    1061001: _rule(ServerError, True, _BUSY),
+    1061003: _rule(NotFoundError, False, "The file does not exist."),
+    1061004: _rule(PermissionDeniedError, False, "No permission on this file."),
+    1061006: _rule(ServerError, True, _BUSY),
+    1061045: _rule(RateLimitedError, True, _RATE),
+}
+
+_STATUS_CLASS: Mapping[int, type[APIError]] = {
+    400: InvalidParameterError,
+    401: TokenInvalidError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: QuotaExceededError,
+    429: RateLimitedError,
+}
+
+
+def _missing_scopes(body: Mapping[str, Any]) -> list[str]:
+    error = body.get("error")
+    if not isinstance(error, Mapping):
+        return []
+    scopes: list[str] = []
+    for violation in error.get("permission_violations") or []:
+        if isinstance(violation, Mapping) and violation.get("subject"):
+            scopes.append(str(violation["subject"]))
+    return scopes
+
+
+def _field_hint(body: Mapping[str, Any]) -> str | None:
+    error = body.get("error")
+    if not isinstance(error, Mapping):
+        return None
+    fields = [
+        f"{v.get('field')}: {v.get('description')}"
+        for v in error.get("field_violations") or []
+        if isinstance(v, Mapping)
+    ]
+    return "; ".join(fields) or None
+
+
+def error_from_response(
+    *,
+    http_status: int,
+    body: Mapping[str, Any] | None,
+    text: str = "",
+    request_id: str | None = None,
+    log_id: str | None = None,
+    retry_after: float | None = None,
+) -> APIError | ConfigError:
+    """Map a Feishu answer to the error to raise (the business code decides before the status).
+
+    ``body`` is the parsed JSON envelope, or None when the answer was not JSON (then ``text``
+    holds the start of it). Unknown codes become a plain :class:`APIError`.
+    """
+    ids: dict[str, Any] = {"request_id": request_id, "log_id": log_id, "http_status": http_status}
+    if body is None:
+        snippet = " ".join(text.split())[:200]
+        msg = f"non-JSON answer with HTTP {http_status}" + (f": {snippet}" if snippet else "")
+        if http_status == 429:
+            return RateLimitedError(msg, retry_after=retry_after, hint=_RATE, **ids)
+        cls = _STATUS_CLASS.get(http_status, ServerError if http_status >= 500 else APIError)
+        return cls(msg, retryable=http_status >= 500 or cls is ServerError, **ids)
+
+    raw_code = body.get("code")
+    code = raw_code if isinstance(raw_code, int) else None
+    msg = str(body.get("msg") or body.get("error_description") or f"HTTP {http_status}")
+    rule = CODE_TABLE.get(code) if code is not None else None
+    hint = _field_hint(body)
+    if rule is not None:
+        hint = hint or rule.hint
+        if issubclass(rule.cls, ConfigError):
+            return rule.cls(msg, code=code, retryable=False, hint=hint, **ids)
+        if rule.cls is PermissionDeniedError:
+            scopes = _missing_scopes(body)
+            if scopes:
+                hint = f"Missing scopes: {', '.join(scopes)}. {rule.hint}"
+            return PermissionDeniedError(
+                msg, code=code, missing_scopes=scopes, hint=hint, body=body, **ids
+            )
+        if rule.cls is RateLimitedError:
+            return RateLimitedError(
+                msg, code=code, retry_after=retry_after, hint=hint, body=body, **ids
+            )
+        return rule.cls(msg, code=code, retryable=rule.retryable, hint=hint, body=body, **ids)
+
+    if http_status == 429:
+        return RateLimitedError(msg, code=code, retry_after=retry_after, hint=_RATE, body=body, **ids)
+    if http_status >= 500:
+        return ServerError(msg, code=code, hint=_BUSY, body=body, **ids)
+    if code is None or code == 0:
+        cls = _STATUS_CLASS.get(http_status, APIError)
+        return cls(msg, code=code, hint=hint, body=body, **ids)
+    return APIError(msg, code=code, hint=hint, body=body, **ids)

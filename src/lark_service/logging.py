@@ -1,0 +1,101 @@
+"""Loggers under ``lark_service``, JSON lines on request, and a filter that masks secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from typing import Any
+
+__all__ = ["SecretMaskingFilter", "configure_logging", "get_logger", "mask"]
+
+_ROOT = "lark_service"
+
+# Token values (t-/a-/u-/ur- prefixes as Feishu issues them), bearer headers, and key=value /
+# "key": "value" pairs whose key names a secret.
+_PATTERNS = [
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",}]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+"),
+    re.compile(
+        r"(?i)(['\"]?(?:app_secret|client_secret|encrypt_key|verification_token|"
+        r"(?:tenant|app|user)_access_token|access_token|refresh_token|password|"
+        r"api_key|secret)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"
+    ),
+    re.compile(r"\b((?:t|a|u|ur)-)[A-Za-z0-9._\-]{12,}"),
+]
+_MASK = "***"
+
+
+def mask(text: str) -> str:
+    """Replace secret values and token-looking strings in ``text`` with ``***``."""
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + _MASK, text)
+    return text
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Masks tokens and secrets in the formatted message, its args and extra fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            try:
+                record.msg = record.getMessage()
+            except Exception:  # a broken format string should still be logged, masked
+                record.msg = f"{record.msg} {record.args!r}"
+            record.args = None
+        record.msg = mask(str(record.msg))
+        for key, value in list(record.__dict__.items()):
+            if key.startswith("lark_") and isinstance(value, str):
+                record.__dict__[key] = mask(value)
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key.startswith("lark_"):
+                data[key[5:]] = value
+        if record.exc_info:
+            data["exc"] = mask(self.formatException(record.exc_info))
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+_FILTER = SecretMaskingFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger under ``lark_service`` with the masking filter attached."""
+    logger = logging.getLogger(name if name.startswith(_ROOT) else f"{_ROOT}.{name}")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
+
+
+def configure_logging(level: str | int | None = None, *, json_lines: bool | None = None) -> None:
+    """Send ``lark_service`` logs to stderr at ``level`` (default ``LARK_LOG_LEVEL``)."""
+    from .config import get_settings
+
+    settings = get_settings()
+    level = level or settings.log_level
+    json_lines = settings.log_json if json_lines is None else json_lines
+    root = logging.getLogger(_ROOT)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+    for handler in list(root.handlers):
+        if getattr(handler, "_lark_service", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._lark_service = True  # type: ignore[attr-defined]
+    handler.addFilter(_FILTER)
+    handler.setFormatter(
+        _JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
