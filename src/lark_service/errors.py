@@ -113,7 +113,8 @@ class LarkError(Exception):
         return text
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.msg!r}, code={self.code!r}, request_id={self.request_id!r})"
+        name = type(self).__name__
+        return f"{name}({self.msg!r}, code={self.code!r}, request_id={self.request_id!r})"
 
 
 # --- configuration ---------------------------------------------------------------------
@@ -163,11 +164,11 @@ class TransportError(LarkError):
     default_retryable = True
 
 
-class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001
+class TimeoutError(TransportError, builtins.TimeoutError):
     """Connect, read, write or pool timeout."""
 
 
-class ConnectionError(TransportError, builtins.ConnectionError):  # noqa: A001
+class ConnectionError(TransportError, builtins.ConnectionError):
     """Connection refused or reset, DNS or TLS failure."""
 
 
@@ -292,21 +293,27 @@ _ID = "The id does not exist or belongs to another app/tenant; ids like open_id 
 CODE_TABLE: Mapping[int, CodeRule] = {
     # generic / auth
     99991400: _rule(RateLimitedError, True, _RATE),
-    99991401: _rule(PermissionDeniedError, False, "The caller IP is not in the app's IP allowlist."),
+    99991401: _rule(
+        PermissionDeniedError, False, "The caller IP is not in the app's IP allowlist."
+    ),
     99991402: _rule(RateLimitedError, True, _RATE),
     99991661: _rule(TokenInvalidError, False, "The Authorization header is missing or malformed."),
     99991663: _rule(TokenInvalidError, True, _TOKEN),
     99991664: _rule(TokenInvalidError, True, _TOKEN),
     99991665: _rule(InvalidParameterError, False, "Invalid tenant code."),
     99991668: _rule(TokenInvalidError, True, "The user token is invalid; re-authorize the user."),
-    99991669: _rule(TokenInvalidError, False, "The refresh token is invalid; re-authorize the user."),
+    99991669: _rule(
+        TokenInvalidError, False, "The refresh token is invalid; re-authorize the user."
+    ),
     99991671: _rule(TokenInvalidError, False, "The token must start with t- or u-."),
     99991672: _rule(
         PermissionDeniedError,
         False,
         "Enable the missing scopes for the app in the developer console and publish a version.",
     ),
-    99991673: _rule(PermissionDeniedError, False, "The app is not available (status/installation)."),
+    99991673: _rule(
+        PermissionDeniedError, False, "The app is not available (status/installation)."
+    ),
     99991676: _rule(PermissionDeniedError, False, "The token lacks the permission for this API."),
     99991677: _rule(TokenInvalidError, True, _TOKEN),
     99991679: _rule(
@@ -475,7 +482,9 @@ def error_from_response(
         return rule.cls(msg, code=code, retryable=rule.retryable, hint=hint, body=body, **ids)
 
     if http_status == 429:
-        return RateLimitedError(msg, code=code, retry_after=retry_after, hint=_RATE, body=body, **ids)
+        return RateLimitedError(
+            msg, code=code, retry_after=retry_after, hint=_RATE, body=body, **ids
+        )
     if http_status >= 500:
         return ServerError(msg, code=code, hint=_BUSY, body=body, **ids)
     if code is None or code == 0:

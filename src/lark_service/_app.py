@@ -1,0 +1,135 @@
+"""Which app a call runs as, and with which secret and base URL (ARCHITECTURE §2)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from . import errors
+from .config import Settings
+
+__all__ = ["AppCredentials", "AppResolver", "AppSource", "secret_fingerprint"]
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A short, non-reversible digest of a secret: keys tokens to the secret that fetched them."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """An app as the pipeline needs it. The secret never appears in ``repr``."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
+    base_url: str
+    source: Literal["argument", "env", "registry"]
+    status: Literal["active", "disabled"] = "active"
+    fingerprint: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", secret_fingerprint(self.app_secret))
+
+
+class AppSource(Protocol):
+    """A registry of apps (the config database), consulted for app ids not given ad hoc."""
+
+    def get_app(self, app_id: str) -> AppCredentials | None:
+        """The app, or None when it is not registered (disabled apps are returned too)."""
+
+    def active_app_ids(self) -> list[str]:
+        """The ids of every active app."""
+
+
+class AppResolver:
+    """Resolves the app of a call: the call's ``app_id``, ``use_app``, the client's app,
+    ``LARK_APP_ID``, then the registry's only active app."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app_id: str | None = None,
+        app_secret: str | None = None,
+        base_url: str | None = None,
+        registry: AppSource | None = None,
+        use_registry: bool = True,
+    ) -> None:
+        if app_secret is not None and not app_id:
+            raise errors.ConfigError("app_secret was given without app_id")
+        self.settings = settings
+        self.client_app_id = app_id
+        self.base_url = (base_url or settings.base_url).rstrip("/")
+        self._current: ContextVar[str | None] = ContextVar("lark_service_app", default=None)
+        self._adhoc: dict[str, AppCredentials] = {}
+        if app_id and app_secret:
+            self._adhoc[app_id] = AppCredentials(app_id, app_secret, self.base_url, "argument")
+        env_secret = settings.app_secret.get_secret_value() if settings.app_secret else None
+        if settings.app_id and env_secret and settings.app_id not in self._adhoc:
+            self._adhoc[settings.app_id] = AppCredentials(
+                settings.app_id, env_secret, self.base_url, "env"
+            )
+        self._registry = registry
+        self._use_registry = use_registry and registry is None
+
+    @contextmanager
+    def use_app(self, app_id: str) -> Iterator[None]:
+        """Run the calls inside the ``with`` block as ``app_id`` (thread- and task-local)."""
+        if not app_id:
+            raise errors.ValidationError("use_app() needs a non-empty app_id", field="app_id")
+        token = self._current.set(app_id)
+        try:
+            yield
+        finally:
+            self._current.reset(token)
+
+    def resolve(self, app_id: str | None = None) -> AppCredentials:
+        chosen = app_id or self._current.get() or self.client_app_id or self.settings.app_id
+        if chosen is not None:
+            adhoc = self._adhoc.get(chosen)
+            if adhoc is not None:
+                return adhoc
+        registry = self.registry()
+        if chosen is None:
+            active = registry.active_app_ids() if registry is not None else []
+            if len(active) == 1:
+                chosen = active[0]
+            else:
+                raise errors.AppNotSpecifiedError(
+                    "no app_id given and "
+                    + ("no app is registered" if not active else "several apps are active"),
+                    hint=(
+                        f"Pass app_id= (one of: {', '.join(sorted(active))})"
+                        if active
+                        else "Pass app_id= and app_secret=, set LARK_APP_ID/LARK_APP_SECRET, "
+                        "or register one with `lark-service app add`."
+                    ),
+                )
+        app = registry.get_app(chosen) if registry is not None else None
+        if app is None:
+            known = sorted(set(self._adhoc) | set(registry.active_app_ids() if registry else []))
+            raise errors.AppNotFoundError(
+                f"app {chosen} is not registered and no secret was given for it",
+                hint=(f"Known apps: {', '.join(known)}. " if known else "")
+                + "Register it with `lark-service app add` or pass app_secret=.",
+            )
+        if app.status != "active":
+            raise errors.AppDisabledError(
+                f"app {chosen} is disabled",
+                hint=f"Enable it with `lark-service app enable {chosen}`.",
+            )
+        return app
+
+    def registry(self) -> AppSource | None:
+        """The app registry, opened on first need (None when there is none)."""
+        if self._registry is None and self._use_registry:
+            from .apps import open_registry
+
+            self._registry = open_registry(self.settings)
+            self._use_registry = False
+        return self._registry

@@ -1,0 +1,164 @@
+"""The client entry point. This async source is the truth; the sync client is generated."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+import httpx
+
+from . import errors
+from ._app import AppCredentials, AppResolver, AppSource
+from ._async_pipeline import AsyncPipeline
+from ._http import USER_AGENT, ApiResponse, TokenKind, make_timeout
+from ._retry import RetryPolicy
+from .config import Settings, get_settings
+from .credentials import AsyncCredentialPool, TokenStore
+from .credentials._types import Clock
+from .messaging import AsyncMessagingClient
+
+__all__ = ["AsyncLarkClient"]
+
+
+class AsyncLarkClient:
+    """Feishu/Lark for one service: tokens, retries and errors handled.
+
+    ``AsyncLarkClient()`` uses the default app (``LARK_APP_ID`` or the registry's only active
+    app); ``AsyncLarkClient(app_id="cli_a1")`` a registered app;
+    ``AsyncLarkClient(app_id=..., app_secret=...)`` an ad hoc app. Arguments override the
+    ``LARK_*`` settings. One client holds one pooled HTTP connection pool: create it once and
+    share it (it is safe across tasks); close it with ``aclose()`` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        app_id: str | None = None,
+        app_secret: str | None = None,
+        *,
+        base_url: str | None = None,
+        settings: Settings | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        http2: bool | None = None,
+        token_store: TokenStore | None = None,
+        registry: AppSource | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        _apply_log_level(self.settings.log_level)
+        self._apps = AppResolver(
+            self.settings,
+            app_id=app_id,
+            app_secret=app_secret,
+            base_url=base_url,
+            registry=registry,
+        )
+        self.retry = retry or RetryPolicy(max_retries=self.settings.max_retries)
+        use_http2 = self.settings.http2 if http2 is None else http2
+        if use_http2:
+            _require_h2()
+        self._timeout = make_timeout(
+            connect_timeout or self.settings.connect_timeout, timeout or self.settings.read_timeout
+        )
+        self._http = httpx.AsyncClient(
+            http2=use_http2,
+            timeout=self._timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+        )
+        self.credentials = AsyncCredentialPool(token_store, clock=clock)
+        self._pipeline = AsyncPipeline(
+            http=self._http,
+            apps=self._apps,
+            pool=self.credentials,
+            retry=self.retry,
+            timeout=self._timeout,
+        )
+        self.messaging = AsyncMessagingClient(self._pipeline)
+
+    @property
+    def app_id(self) -> str | None:
+        """The app this client was created for (None: resolved per call)."""
+        return self._apps.client_app_id
+
+    def use_app(self, app_id: str) -> AbstractContextManager[None]:
+        """Run calls in the ``with`` block as ``app_id`` (a contextvar: thread- and task-safe)."""
+        return self._apps.use_app(app_id)
+
+    def resolve_app(self, app_id: str | None = None) -> AppCredentials:
+        """The app a call with ``app_id`` would run as (raises the ConfigError it would)."""
+        return self._apps.resolve(app_id)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: TokenKind | None = "tenant",
+        app_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        binary: bool = False,
+    ) -> ApiResponse:
+        """Call any OpenAPI endpoint with the same tokens, retries and errors.
+
+        ``path`` starts with ``/open-apis/``. Returns the checked response (``.data``, or
+        ``.content`` with ``binary=True``); raises the :mod:`lark_service.errors` classes.
+        """
+        if not path.startswith("/"):
+            raise errors.ValidationError(
+                f"path must start with '/', e.g. /open-apis/im/v1/messages (got {path!r})",
+                field="path",
+            )
+        return await self._pipeline.request(
+            method.upper(),
+            path,
+            token=token,
+            app_id=app_id,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=headers,
+            retry=retry,
+            timeout=timeout,
+            binary=binary,
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncLarkClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(app_id={self.app_id!r})"
+
+
+def _apply_log_level(level: str) -> None:
+    logger = logging.getLogger("lark_service")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(level.upper())
+
+
+def _require_h2() -> None:
+    try:
+        import h2  # noqa: F401
+    except ImportError as exc:
+        raise errors.ConfigError(
+            "HTTP/2 needs the h2 package", hint="pip install 'lark-service[http2]'"
+        ) from exc

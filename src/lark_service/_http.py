@@ -1,0 +1,164 @@
+"""Pure pieces of the request pipeline shared by the async source and its sync twin."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from . import errors
+from ._version import __version__
+
+__all__ = [
+    "ApiResponse",
+    "CallOptions",
+    "TokenKind",
+    "make_timeout",
+    "parse_response",
+    "retry_after",
+    "transport_error",
+]
+
+TokenKind = Literal["tenant", "app", "user"]
+USER_AGENT = f"lark-service/{__version__}"
+
+
+@dataclass
+class ApiResponse:
+    """One Feishu answer after the envelope was checked (``code == 0``).
+
+    ``data`` is the envelope's ``data`` (or the whole body for top-level answers such as the
+    token endpoints); ``content`` holds the bytes of binary downloads.
+    """
+
+    http_status: int
+    data: dict[str, Any]
+    request_id: str
+    log_id: str | None
+    headers: httpx.Headers
+    body: dict[str, Any] = field(default_factory=dict)
+    content: bytes | None = None
+    attempts: int = 1
+
+    @property
+    def code(self) -> int:
+        return int(self.body.get("code", 0) or 0)
+
+    @property
+    def msg(self) -> str:
+        return str(self.body.get("msg", ""))
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-call overrides of client defaults (all optional)."""
+
+    retry: Any = None  # RetryPolicy; Any avoids an import cycle in type-only code
+    timeout: float | httpx.Timeout | None = None
+    headers: Mapping[str, str] | None = None
+
+
+def make_timeout(connect: float, read: float) -> httpx.Timeout:
+    """Explicit timeouts: ``connect`` for the TCP/TLS handshake, ``read`` for everything else."""
+    return httpx.Timeout(read, connect=connect)
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from ``x-ogw-ratelimit-reset`` (or ``Retry-After``), if present."""
+    for name in ("x-ogw-ratelimit-reset", "retry-after"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            continue
+    return None
+
+
+def transport_error(exc: httpx.TransportError, *, request_id: str, url: str) -> errors.LarkError:
+    """Map an httpx transport failure to a lark-service error."""
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.TimeoutError(
+            f"timed out calling {url} ({detail})",
+            request_id=request_id,
+            hint="Feishu did not answer in time; raise the timeout or check the network.",
+        )
+    return errors.ConnectionError(
+        f"connection failed calling {url} ({detail})",
+        request_id=request_id,
+        hint="Check LARK_BASE_URL / the network path to Feishu.",
+    )
+
+
+def _decode(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        value = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def parse_response(
+    response: httpx.Response, *, request_id: str, envelope: bool = True, binary: bool = False
+) -> ApiResponse:
+    """Check one HTTP answer and return it, or raise the mapped :mod:`errors` class.
+
+    ``envelope=False`` is for the top-level token answers (``code``/``msg`` beside the token).
+    ``binary=True`` accepts a non-JSON 2xx body as the downloaded content.
+    """
+    log_id = response.headers.get("x-tt-logid")
+    status = response.status_code
+    content_type = response.headers.get("content-type", "")
+    if binary and 200 <= status < 300 and "application/json" not in content_type:
+        return ApiResponse(
+            http_status=status,
+            data={},
+            request_id=request_id,
+            log_id=log_id,
+            headers=response.headers,
+            content=response.content,
+        )
+    body = _decode(response)
+    ok = body is not None and body.get("code", 0) in (0, None) and 200 <= status < 300
+    if ok and body is not None:
+        if envelope:
+            data = body.get("data")
+            data = data if isinstance(data, dict) else {}
+        else:
+            data = body
+        return ApiResponse(
+            http_status=status,
+            data=data,
+            request_id=request_id,
+            log_id=log_id,
+            headers=response.headers,
+            body=body,
+        )
+    if body is not None and not log_id:
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("log_id"):
+            log_id = str(error["log_id"])
+    raise error_for(response, body, request_id=request_id, log_id=log_id)
+
+
+def error_for(
+    response: httpx.Response,
+    body: dict[str, Any] | None,
+    *,
+    request_id: str,
+    log_id: str | None,
+) -> errors.LarkError:
+    text = "" if body is not None else response.content[:400].decode("utf-8", "replace")
+    return errors.error_from_response(
+        http_status=response.status_code,
+        body=body,
+        text=text,
+        request_id=request_id,
+        log_id=log_id,
+        retry_after=retry_after(response.headers),
+    )

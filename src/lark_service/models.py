@@ -1,0 +1,40 @@
+"""Base of every result model: pydantic v2, carrying our request id and Feishu's log id."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from typing_extensions import Self
+
+from ._http import ApiResponse
+
+__all__ = ["LarkModel", "ms_to_datetime"]
+
+
+class LarkModel(BaseModel):
+    """A Feishu object. Unknown fields from Feishu are kept (``model_extra``), never lost."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    request_id: str | None = None
+    log_id: str | None = None
+
+    @classmethod
+    def from_response(cls, response: ApiResponse, data: dict[str, Any] | None = None) -> Self:
+        """Build from ``data`` (default: the envelope's ``data``) and the response's ids."""
+        payload = dict(response.data if data is None else data)
+        payload["request_id"] = response.request_id
+        payload["log_id"] = response.log_id
+        return cls.model_validate(payload)
+
+
+def ms_to_datetime(value: Any) -> Any:
+    """Feishu's epoch-milliseconds (often a string) as an aware UTC datetime."""
+    if value is None or value == "" or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+    except (TypeError, ValueError):
+        return value
