@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -44,7 +44,7 @@ def user_errors(fn: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
-def _fail(exc: LarkError, code: int) -> Any:
+def _fail(exc: LarkError, code: int) -> NoReturn:
     out = err_console()
     out.print(f"[bold red]error:[/] {type(exc).__name__}: {exc.msg}", highlight=False)
     details = [
