@@ -456,8 +456,10 @@ def error_from_response(
         msg = f"non-JSON answer with HTTP {http_status}" + (f": {snippet}" if snippet else "")
         if http_status == 429:
             return RateLimitedError(msg, retry_after=retry_after, hint=_RATE, **ids)
-        cls = _STATUS_CLASS.get(http_status, ServerError if http_status >= 500 else APIError)
-        return cls(msg, retryable=http_status >= 500 or cls is ServerError, **ids)
+        if http_status >= 500 or http_status < 400:  # an error page, or a garbled 2xx answer
+            return ServerError(msg, hint=_BUSY, **ids)
+        cls = _STATUS_CLASS.get(http_status, APIError)
+        return cls(msg, **ids)
 
     raw_code = body.get("code")
     code = raw_code if isinstance(raw_code, int) else None
