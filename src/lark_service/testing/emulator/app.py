@@ -1,0 +1,273 @@
+"""The emulator as an ASGI app: route modules behind a gate that logs, tags and breaks calls.
+
+Routes come from the modules in :data:`ROUTE_MODULES`; each exposes
+``routes(state: EmulatorState) -> list[BaseRoute]``. A new Feishu domain is one new module and
+one line here. Route modules may also add control endpoints under ``/_emulator/``.
+
+Every response gets a unique ``X-Tt-Logid``. Calls under ``/open-apis/`` additionally go
+through fault injection and into the request log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+from starlette.types import Message, Receive, Scope, Send
+
+from .api import FeishuError, error_body, log_id
+from .faults import Fault
+from .state import EmulatorState, RequestRecord, new_log_id
+
+__all__ = ["ROUTE_MODULES", "EmulatorApp", "create_app"]
+
+ROUTE_MODULES: tuple[str, ...] = (
+    "lark_service.testing.emulator.routes_auth",
+    "lark_service.testing.emulator.routes_im",
+    "lark_service.testing.emulator.control",
+)
+"""Modules whose ``routes(state)`` make up the emulator. Add yours here."""
+
+OPEN_API_PREFIX = "/open-apis/"
+_MAX_CAPTURE = 1 << 20
+_DISCONNECT_WAIT = 5.0
+
+
+def create_app(
+    state: EmulatorState | None = None, *, route_modules: Iterable[str] | None = None
+) -> EmulatorApp:
+    """The emulator ASGI app over ``state`` (a fresh, empty one by default)."""
+    return EmulatorApp(state or EmulatorState(), route_modules=route_modules)
+
+
+def _load_routes(state: EmulatorState, modules: Iterable[str]) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name in modules:
+        module = importlib.import_module(name)
+        routes.extend(module.routes(state))
+    return routes
+
+
+async def _feishu_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FeishuError)
+    return JSONResponse(
+        error_body(exc.code, exc.msg, log_id(request), **exc.error),
+        status_code=exc.http_status,
+        headers=exc.headers,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith(OPEN_API_PREFIX) and exc.status_code in (404, 405):
+        # Feishu's gateway answers an unknown path (or method) with a bare 404.
+        return JSONResponse({"code": 404, "msg": "404 page not found"}, status_code=404)
+    return JSONResponse(
+        {"code": exc.status_code, "msg": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+class _Capture:
+    """Wraps ``send``: adds ``X-Tt-Logid``, remembers the status and a JSON body's ``code``."""
+
+    def __init__(self, send: Send, log_id: str) -> None:
+        self._send = send
+        self._log_id = log_id.encode()
+        self.status: int | None = None
+        self._json = False
+        self._body = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            headers = list(message.get("headers", []))
+            names = {k.lower() for k, _ in headers}
+            if b"x-tt-logid" not in names:
+                headers.append((b"x-tt-logid", self._log_id))
+            for k, v in headers:
+                if k.lower() == b"content-type" and b"json" in v.lower():
+                    self._json = True
+            message = {**message, "headers": headers}
+        elif (
+            message["type"] == "http.response.body"
+            and self._json
+            and len(self._body) < _MAX_CAPTURE
+        ):
+            self._body.extend(message.get("body", b""))
+        await self._send(message)
+
+    @property
+    def code(self) -> int | None:
+        if not self._json or not self._body:
+            return None
+        try:
+            data = json.loads(self._body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        code = data.get("code") if isinstance(data, dict) else None
+        return code if isinstance(code, int) else None
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, content_type: str, headers: dict[str, str]
+) -> None:
+    raw_headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _drain(receive: Receive) -> bool:
+    """Read the request body to its end; True if the client went away meanwhile."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return True
+        if not message.get("more_body", False):
+            return False
+
+
+async def _wait_disconnect(receive: Receive, max_seconds: float) -> bool:
+    """Wait (at most ``max_seconds``) for the client to hang up; True if it did."""
+    with anyio.move_on_after(max_seconds):
+        while True:
+            if (await receive())["type"] == "http.disconnect":
+                return True
+    return False
+
+
+def _html_page(status: int) -> bytes:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return f"<html><body>{status} {reason}</body></html>".encode()
+
+
+class EmulatorApp:
+    """The ASGI app: a gate (log id, faults, request log) in front of a Starlette router."""
+
+    def __init__(self, state: EmulatorState, *, route_modules: Iterable[str] | None = None) -> None:
+        self.state = state
+        modules: Sequence[str] = tuple(ROUTE_MODULES if route_modules is None else route_modules)
+        self.router = Starlette(
+            routes=_load_routes(state, modules),
+            exception_handlers={FeishuError: _feishu_error, HTTPException: _http_error},
+        )
+        self.router.state.emulator = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.router(scope, receive, send)
+            return
+        now = self.state.clock.now()
+        call_log_id = new_log_id(now)
+        scope.setdefault("state", {})["lark_log_id"] = call_log_id
+        capture = _Capture(send, call_log_id)
+        path: str = scope["path"]
+        if not path.startswith(OPEN_API_PREFIX):
+            await self.router(scope, receive, capture)
+            return
+
+        method: str = scope["method"]
+        started = time.perf_counter()
+        latency_ms, fault = self.state.faults.take(method, path)
+        try:
+            if latency_ms > 0:
+                await anyio.sleep(latency_ms / 1000)
+            if fault is None:
+                await self.router(scope, receive, capture)
+            else:
+                await self._apply(fault, scope, receive, capture, send)
+        finally:
+            headers = dict(scope.get("headers", []))
+            request_id = headers.get(b"x-request-id")
+            query = scope.get("query_string", b"").decode("latin-1")
+            self.state.log_request(
+                RequestRecord(
+                    method=method,
+                    path=path,
+                    query=dict(parse_qsl(query, keep_blank_values=True)),
+                    app_id=scope["state"].get("lark_app_id"),
+                    status=capture.status,
+                    code=capture.code,
+                    request_id=request_id.decode("latin-1") if request_id else None,
+                    log_id=call_log_id,
+                    time=now,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    fault=fault.kind if fault else None,
+                )
+            )
+
+    async def _apply(
+        self, fault: Fault, scope: Scope, receive: Receive, capture: _Capture, raw_send: Send
+    ) -> None:
+        p: dict[str, Any] = fault.params
+        call_log_id: str = scope["state"]["lark_log_id"]
+        if fault.kind == "status":
+            body = p.get("body")
+            if isinstance(body, (dict, list)):
+                await _respond(
+                    capture,
+                    p["status"],
+                    json.dumps(body).encode(),
+                    "application/json",
+                    p["headers"],
+                )
+            else:
+                page = body.encode() if isinstance(body, str) and body else _html_page(p["status"])
+                await _respond(capture, p["status"], page, "text/html", p["headers"])
+        elif fault.kind == "code":
+            body_bytes = json.dumps(error_body(p["code"], p["msg"], call_log_id)).encode()
+            await _respond(capture, p["http_status"], body_bytes, "application/json", {})
+        elif fault.kind == "rate_limit":
+            body_bytes = json.dumps(
+                error_body(99991400, "request trigger frequency limit", call_log_id)
+            ).encode()
+            headers = {
+                "x-ogw-ratelimit-limit": p["limit"],
+                "x-ogw-ratelimit-reset": str(p["reset"]),
+            }
+            await _respond(capture, p["http_status"], body_bytes, "application/json", headers)
+        elif fault.kind == "timeout":
+            if await _drain(receive) or await _wait_disconnect(receive, p["max_seconds"]):
+                return
+            await _respond(capture, 504, _html_page(504), "text/html", {})
+        elif fault.kind == "reset":
+            await self._reset(receive, raw_send)
+        else:  # pragma: no cover - FaultSet validates kinds
+            raise AssertionError(f"unhandled fault kind {fault.kind}")
+
+    @staticmethod
+    async def _reset(receive: Receive, raw_send: Send) -> None:
+        """Close the connection without a byte of response.
+
+        Raising before ``http.response.start`` would not do: uvicorn answers that with a 500.
+        So this aborts the socket under uvicorn's request cycle (``send.__self__.transport``);
+        any other server gets a ``ConnectionResetError`` raised into it instead.
+        """
+        if await _drain(receive):
+            return
+        cycle = getattr(raw_send, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if transport is None or not hasattr(transport, "abort"):
+            raise ConnectionResetError("lark-service emulator: injected connection reset")
+        transport.abort()
+        # Let the server notice the connection is gone, so it neither logs nor answers a 500.
+        await _wait_disconnect(receive, _DISCONNECT_WAIT)

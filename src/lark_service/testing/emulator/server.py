@@ -1,0 +1,323 @@
+"""Run the emulator: :class:`Emulator` (a uvicorn server in a daemon thread) and :func:`run`.
+
+Importing this module does not import starlette or uvicorn; :meth:`Emulator.start` and
+:func:`run` do.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .faults import Fault
+from .state import App, Chat, EmulatorState, Message, RequestRecord, Token, User
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["DEFAULT_PORT", "Emulator", "run"]
+
+DEFAULT_PORT = 8900
+_START_TIMEOUT = 30.0
+_STOP_TIMEOUT = 10.0
+
+
+def _server_class() -> Callable[[uvicorn.Config, threading.Event], uvicorn.Server]:
+    import uvicorn
+
+    class _ReadyServer(uvicorn.Server):
+        """A uvicorn server that says when it is listening."""
+
+        def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+            super().__init__(config)
+            self.ready = ready
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            self.ready.set()
+
+    return _ReadyServer
+
+
+class Emulator:
+    """A local Feishu OpenAPI with state you can seed, inspect and break.
+
+    >>> with Emulator() as emu:                     # doctest: +SKIP
+    ...     emu.add_app("cli_test", "secret")
+    ...     httpx.post(emu.url + "/open-apis/auth/v3/tenant_access_token/internal", ...)
+
+    ``port=0`` picks a free port; :attr:`url` tells which. The data methods act on
+    :attr:`state` directly and work whether or not the server is running.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        state: EmulatorState | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.state = state or EmulatorState()
+        self.log_level = log_level
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321`` (use it as the client's ``base_url``)."""
+        if not self.running:
+            raise RuntimeError("the emulator is not running; call start() first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is up."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Emulator:
+        """Start serving in a daemon thread; return once it accepts connections."""
+        if self.running:
+            return self
+        import uvicorn
+
+        from .app import create_app
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            create_app(self.state),
+            log_level=self.log_level,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            loop="asyncio",
+            timeout_graceful_shutdown=1,
+        )
+        ready = threading.Event()
+        server = _server_class()(config, ready)
+        thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [sock]},
+            name=f"lark-emulator-{self.port}",
+            daemon=True,
+        )
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not ready.wait(0.05):
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise RuntimeError(f"the emulator failed to start on {self.host}:{self.port}")
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread (open connections get 1 s to finish)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(_STOP_TIMEOUT)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<Emulator {where}>"
+
+    # -- seeding ---------------------------------------------------------------------------
+
+    def reset(self, *, seed_demo: bool = False) -> None:
+        """Forget all data, tokens, messages, faults and the request log; clock back to real."""
+        self.state.reset(seed_demo=seed_demo)
+
+    def seed_demo(self) -> None:
+        """Add app ``cli_demo`` / ``demo-secret``, users alice, bob, carol, chat ``oc_demo``."""
+        self.state.seed_demo()
+
+    def add_app(self, app_id: str, app_secret: str, **settings: Any) -> App:
+        """Add an app. Settings: ``token_ttl`` (7200), ``callback_url``, ``encrypt_key``,
+        ``verification_token``, ``tenant_key``, ``name``."""
+        return self.state.add_app(app_id, app_secret, **settings)
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        union_id: str | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        mobile: str | None = None,
+        open_id: str | None = None,
+        open_ids: Mapping[str, str] | None = None,
+        **attrs: Any,
+    ) -> User:
+        """Add a user; ``open_id`` per app defaults to a stable hash (see :meth:`open_id`)."""
+        return self.state.add_user(
+            user_id,
+            union_id=union_id,
+            name=name,
+            email=email,
+            mobile=mobile,
+            open_id=open_id,
+            open_ids=open_ids,
+            **attrs,
+        )
+
+    def add_chat(
+        self,
+        chat_id: str,
+        name: str,
+        *,
+        members: Iterable[str] = (),
+        bot_app_ids: Iterable[str] | None = None,
+        description: str = "",
+        owner_id: str | None = None,
+        **attrs: Any,
+    ) -> Chat:
+        """Add a group chat; ``bot_app_ids=None`` puts every app's bot in it."""
+        return self.state.add_chat(
+            chat_id,
+            name,
+            members=members,
+            bot_app_ids=bot_app_ids,
+            description=description,
+            owner_id=owner_id,
+            **attrs,
+        )
+
+    def open_id(self, user_id: str, app_id: str) -> str:
+        """The open_id ``app_id`` sees for ``user_id``."""
+        return self.state.open_id(user_id, app_id)
+
+    # -- inspection ------------------------------------------------------------------------
+
+    def messages(
+        self,
+        *,
+        app_id: str | None = None,
+        receive_id: str | None = None,
+        chat_id: str | None = None,
+        msg_type: str | None = None,
+    ) -> list[Message]:
+        """Messages sent so far, oldest first."""
+        return self.state.messages(
+            app_id=app_id, receive_id=receive_id, chat_id=chat_id, msg_type=msg_type
+        )
+
+    def requests(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        app_id: str | None = None,
+        status: int | None = None,
+        code: int | None = None,
+    ) -> list[RequestRecord]:
+        """``/open-apis/`` calls received so far, oldest first (``path`` may be a glob)."""
+        return self.state.requests(
+            method=method, path=path, app_id=app_id, status=status, code=code
+        )
+
+    def token_fetches(self, app_id: str | None = None, kind: str | None = None) -> int:
+        """Token requests that named ``app_id`` for ``kind`` (``"tenant"``/``"app"``)."""
+        return self.state.token_fetches(app_id, kind)
+
+    def tokens(self, app_id: str | None = None, kind: str | None = None) -> list[Token]:
+        """Tokens issued so far (valid or not)."""
+        return self.state.tokens(app_id, kind)
+
+    def stats(self) -> dict[str, Any]:
+        """Token fetches per app and kind, calls per path, totals."""
+        return self.state.stats()
+
+    # -- time, tokens, faults --------------------------------------------------------------
+
+    def now(self) -> float:
+        """The emulator clock, in epoch seconds."""
+        return self.state.clock.now()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator clock forward; return the new ``now()``."""
+        return self.state.clock.advance(seconds)
+
+    def revoke_tokens(
+        self, app_id: str | None = None, token: str | None = None, kind: str | None = None
+    ) -> int:
+        """Revoke live tokens (all when no filter is given); return how many."""
+        return self.state.revoke_tokens(app_id=app_id, token=token, kind=kind)
+
+    def inject_fault(
+        self,
+        path: str,
+        kind: str,
+        *,
+        count: int | None = 1,
+        method: str | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Break the next ``count`` calls to ``path`` (a glob allowed); see ``faults.py``."""
+        return self.state.faults.add(path, kind, count=count, method=method, **params)
+
+    def faults(self) -> list[Fault]:
+        """Faults still armed."""
+        return self.state.faults.list()
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        self.state.faults.clear()
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    *,
+    seed_demo: bool = True,
+    log_level: str = "info",
+    state: EmulatorState | None = None,
+) -> None:
+    """Serve the emulator in the foreground until interrupted (``lark-service emulator``)."""
+    import uvicorn
+
+    from .app import create_app
+
+    state = state or EmulatorState()
+    if seed_demo:
+        state.seed_demo()
+    uvicorn.run(
+        create_app(state),
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        ws="none",
+        timeout_graceful_shutdown=1,
+    )
