@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ def demo(keep_running: bool) -> None:
 
     from .. import LarkClient, RetryPolicy
     from ..config import Settings
+    from ..logging import configure_logging
     from ..testing import Emulator
 
     out = console()
@@ -35,7 +35,7 @@ def demo(keep_running: bool) -> None:
         settings = Settings(home=Path(home), log_level="WARNING")
         # Short backoff so the demo's injected failure retries quickly.
         retry = RetryPolicy(base_delay=0.2)
-        logging.getLogger("lark_service").setLevel(logging.WARNING)
+        configure_logging("WARNING")  # shows the retry line the injected failure causes
         with LarkClient(
             "cli_demo", "demo-secret", base_url=emu.url, settings=settings, retry=retry
         ) as client:
@@ -58,10 +58,10 @@ def demo(keep_running: bool) -> None:
             table.add_column(column)
         for message in emu.messages():
             table.add_row(
-                str(message["message_id"]),
-                str(message["receive_id"]),
-                str(message["msg_type"]),
-                json.dumps(message["content"], ensure_ascii=False),
+                message.message_id,
+                str(message.receive_id),
+                message.msg_type,
+                json.dumps(message.content, ensure_ascii=False),
             )
         out.print(table)
         fetches = emu.token_fetches()
