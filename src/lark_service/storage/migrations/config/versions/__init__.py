@@ -1,0 +1,1 @@
+"""Revisions of the config database, oldest first (``config_0001``, ``config_0002``, ...)."""

@@ -1,0 +1,5 @@
+"""Alembic environment of the state database; see :mod:`lark_service.storage.migrate`."""
+
+from lark_service.storage.migrate import run_env
+
+run_env("state")
