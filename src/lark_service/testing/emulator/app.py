@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -81,11 +81,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class _Capture:
-    """Wraps ``send``: adds ``X-Tt-Logid``, remembers the status and a JSON body's ``code``."""
+    """Wraps ``send``: adds ``X-Tt-Logid``, remembers the status and a JSON body's ``code``,
+    and calls ``on_complete`` just *before* the last body chunk goes out, so whatever it
+    records is in place by the time the client has the answer."""
 
-    def __init__(self, send: Send, log_id: str) -> None:
+    def __init__(self, send: Send, log_id: str, on_complete: Callable[[], None]) -> None:
         self._send = send
         self._log_id = log_id.encode()
+        self._on_complete = on_complete
         self.status: int | None = None
         self._json = False
         self._body = bytearray()
@@ -96,17 +99,17 @@ class _Capture:
             headers = list(message.get("headers", []))
             names = {k.lower() for k, _ in headers}
             if b"x-tt-logid" not in names:
-                headers.append((b"x-tt-logid", self._log_id))
+                # Feishu's exact casing: the official SDK looks the header up case-sensitively.
+                headers.append((b"X-Tt-Logid", self._log_id))
             for k, v in headers:
                 if k.lower() == b"content-type" and b"json" in v.lower():
                     self._json = True
             message = {**message, "headers": headers}
-        elif (
-            message["type"] == "http.response.body"
-            and self._json
-            and len(self._body) < _MAX_CAPTURE
-        ):
-            self._body.extend(message.get("body", b""))
+        elif message["type"] == "http.response.body":
+            if self._json and len(self._body) < _MAX_CAPTURE:
+                self._body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._on_complete()
         await self._send(message)
 
     @property
@@ -179,23 +182,21 @@ class EmulatorApp:
         now = self.state.clock.now()
         call_log_id = new_log_id(now)
         scope.setdefault("state", {})["lark_log_id"] = call_log_id
-        capture = _Capture(send, call_log_id)
         path: str = scope["path"]
         if not path.startswith(OPEN_API_PREFIX):
-            await self.router(scope, receive, capture)
+            await self.router(scope, receive, _Capture(send, call_log_id, lambda: None))
             return
 
         method: str = scope["method"]
         started = time.perf_counter()
         latency_ms, fault = self.state.faults.take(method, path)
-        try:
-            if latency_ms > 0:
-                await anyio.sleep(latency_ms / 1000)
-            if fault is None:
-                await self.router(scope, receive, capture)
-            else:
-                await self._apply(fault, scope, receive, capture, send)
-        finally:
+        logged = False
+
+        def log() -> None:
+            nonlocal logged
+            if logged:
+                return
+            logged = True
             headers = dict(scope.get("headers", []))
             request_id = headers.get(b"x-request-id")
             query = scope.get("query_string", b"").decode("latin-1")
@@ -215,8 +216,25 @@ class EmulatorApp:
                 )
             )
 
+        capture = _Capture(send, call_log_id, log)
+        try:
+            if latency_ms > 0:
+                await anyio.sleep(latency_ms / 1000)
+            if fault is None:
+                await self.router(scope, receive, capture)
+            else:
+                await self._apply(fault, scope, receive, capture, send, log)
+        finally:
+            log()
+
     async def _apply(
-        self, fault: Fault, scope: Scope, receive: Receive, capture: _Capture, raw_send: Send
+        self,
+        fault: Fault,
+        scope: Scope,
+        receive: Receive,
+        capture: _Capture,
+        raw_send: Send,
+        log: Callable[[], None],
     ) -> None:
         p: dict[str, Any] = fault.params
         call_log_id: str = scope["state"]["lark_log_id"]
@@ -247,9 +265,11 @@ class EmulatorApp:
             await _respond(capture, p["http_status"], body_bytes, "application/json", headers)
         elif fault.kind == "timeout":
             if await _drain(receive) or await _wait_disconnect(receive, p["max_seconds"]):
+                log()
                 return
             await _respond(capture, 504, _html_page(504), "text/html", {})
         elif fault.kind == "reset":
+            log()
             await self._reset(receive, raw_send)
         else:  # pragma: no cover - FaultSet validates kinds
             raise AssertionError(f"unhandled fault kind {fault.kind}")

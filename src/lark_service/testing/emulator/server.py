@@ -109,6 +109,9 @@ class Emulator:
             lifespan="off",
             ws="none",
             loop="asyncio",
+            # h11 writes header names as given (httptools lowercases them): Feishu sends
+            # "X-Tt-Logid" and the official SDK looks it up case-sensitively.
+            http="h11",
             timeout_graceful_shutdown=1,
         )
         ready = threading.Event()
@@ -319,5 +322,6 @@ def run(
         log_level=log_level,
         lifespan="off",
         ws="none",
+        http="h11",  # keeps Feishu's header casing (see Emulator.start)
         timeout_graceful_shutdown=1,
     )
