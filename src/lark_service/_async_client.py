@@ -15,7 +15,7 @@ from ._async_pipeline import AsyncPipeline
 from ._http import USER_AGENT, ApiResponse, TokenKind, make_timeout
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
-from .credentials import AsyncCredentialPool, TokenStore
+from .credentials import AsyncCredentialPool, TokenStore, open_token_store
 from .credentials._types import Clock
 from .messaging import AsyncMessagingClient
 
@@ -71,7 +71,9 @@ class AsyncLarkClient:
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
-        self.credentials = AsyncCredentialPool(token_store, clock=clock)
+        # By default tokens persist (encrypted) in the state database, opened on first need.
+        store = token_store if token_store is not None else open_token_store(self.settings)
+        self.credentials = AsyncCredentialPool(store, clock=clock)
         self._pipeline = AsyncPipeline(
             http=self._http,
             apps=self._apps,

@@ -16,7 +16,7 @@ from ._sync_pipeline import Pipeline
 from ._http import USER_AGENT, ApiResponse, TokenKind, make_timeout
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
-from .credentials import CredentialPool, TokenStore
+from .credentials import CredentialPool, TokenStore, open_token_store
 from .credentials._types import Clock
 from .messaging import MessagingClient
 
@@ -72,7 +72,9 @@ class LarkClient:
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
-        self.credentials = CredentialPool(token_store, clock=clock)
+        # By default tokens persist (encrypted) in the state database, opened on first need.
+        store = token_store if token_store is not None else open_token_store(self.settings)
+        self.credentials = CredentialPool(store, clock=clock)
         self._pipeline = Pipeline(
             http=self._http,
             apps=self._apps,

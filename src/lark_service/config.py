@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 __all__ = ["FEISHU_BASE_URL", "LARK_BASE_URL", "Settings", "get_settings"]
 
@@ -16,7 +24,9 @@ LARK_BASE_URL = "https://open.larksuite.com"
 class Settings(BaseSettings):
     """Everything lark-service reads from the environment (prefix ``LARK_``) or ``.env``.
 
-    Arguments given to :class:`~lark_service.LarkClient` override these.
+    Highest first: arguments, environment variables, ``./.env``, then ``$LARK_HOME/.env``
+    (where ``lark-service init`` writes the generated encryption key). Arguments given to
+    :class:`~lark_service.LarkClient` override these.
     """
 
     model_config = SettingsConfigDict(
@@ -42,6 +52,18 @@ class Settings(BaseSettings):
     http2: bool = False
     max_retries: int = 3
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        home_env = _HomeDotEnvSource(settings_cls, init_settings, env_settings, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, home_env, file_secret_settings
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -61,6 +83,34 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The state database URL (tokens, caches, outbox; default: SQLite under ``home``)."""
         return self.database_url or f"sqlite:///{self.home / 'state.db'}"
+
+
+class _HomeDotEnvSource(PydanticBaseSettingsSource):
+    """``$LARK_HOME/.env``, below ``./.env``; ``home`` comes from the sources above it."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        *above: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._above = above
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        home: Any = None
+        for source in self._above:
+            home = source().get("home")
+            if home:
+                break
+        path = (Path(home) if home else Path.home() / ".lark-service").expanduser() / ".env"
+        if not path.is_file() or path.resolve() == Path(".env").resolve():
+            return {}
+        values = DotEnvSettingsSource(self.settings_cls, env_file=path)()
+        values.pop("home", None)  # a home's .env does not move the home
+        return values
 
 
 def get_settings(**overrides: object) -> Settings:

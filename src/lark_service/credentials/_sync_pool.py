@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from .. import _concurrency
+from .. import _concurrency, errors
 from .._concurrency import Background, KeyedLocks
 from ..logging import get_logger
-from ._types import Clock, TokenKey, TokenRecord, TokenStore
+from ._types import Clock, LockHandle, TokenKey, TokenRecord, TokenStore
 from .locks import PROCESS_LOCKS, shared_memory_store
 
 __all__ = ["CredentialPool", "Fetcher"]
@@ -22,6 +22,14 @@ T = TypeVar("T")
 
 Fetcher = Callable[[TokenKey], TokenRecord]
 
+#: Seconds (on the pool's clock) before a failed background refresh is tried again.
+REFRESH_RETRY_AFTER = 10.0
+
+
+class _NoLock:
+    def release(self) -> None:
+        return None
+
 
 class CredentialPool:
     """Hands out tokens; callers never fetch, cache or refresh one themselves.
@@ -29,7 +37,11 @@ class CredentialPool:
     ``get_token`` answers from memory while more than ``refresh_fraction`` of the token's life
     is left; below that it still answers at once and starts one background refresh. On a miss
     it reads the store, then takes the per-key lock (threads and tasks of this process), then
-    the store's cross-process lock, reads the store again and only then fetches.
+    the store's cross-process lock (``lock_timeout`` seconds at most, else
+    :class:`~lark_service.errors.LockTimeoutError`), reads the store again and only then
+    fetches. An unreachable store is a miss logged at ERROR: the pool keeps working from
+    memory. Every fetch, refresh, eviction and lock wait is logged with the app, the token
+    kind, the reason and the duration (never the token).
     """
 
     def __init__(
@@ -47,10 +59,15 @@ class CredentialPool:
         self._memory: dict[TokenKey, TokenRecord] = {}
         self._locks = KeyedLocks(PROCESS_LOCKS)
         self._refreshing: set[TokenKey] = set()
+        self._refresh_failed: dict[TokenKey, float] = {}
         self.background = Background()
 
     def get_token(self, key: TokenKey, fetch: Fetcher) -> str:
-        """The token for ``key``, fetching it with ``fetch`` only when nobody else has it."""
+        """The token for ``key``, fetching it with ``fetch`` only when nobody else has it.
+
+        Raises what ``fetch`` raises (e.g. :class:`~lark_service.errors.InvalidCredentialsError`)
+        and :class:`~lark_service.errors.LockTimeoutError`.
+        """
         now = self.clock()
         record = self._memory.get(key)
         if record is None or not record.is_usable(now):
@@ -58,29 +75,56 @@ class CredentialPool:
             if record is not None and record.is_usable(now):
                 self._memory[key] = record
             else:
-                record = self._fetch_locked(key, fetch, reason="missing or expired")
+                reason = "expired" if record is not None else "missing"
+                record = self._fetch_locked(key, fetch, reason=reason)
                 return record.value
         if record.wants_refresh(now, self.refresh_fraction) and key not in self._refreshing:
-            self._refreshing.add(key)
-            self.background.spawn(lambda: self._refresh(key, fetch, record))
+            failed_at = self._refresh_failed.get(key)
+            if failed_at is None or now - failed_at >= REFRESH_RETRY_AFTER:
+                self._refreshing.add(key)
+                seen = record
+                self.background.spawn(lambda: self._refresh(key, fetch, seen))
         return record.value
 
     def invalidate(self, key: TokenKey, value: str) -> None:
-        """Forget exactly this token value (Feishu rejected it), in memory and in the store."""
+        """Forget exactly this token value (Feishu rejected it), in memory and in the store.
+
+        A newer token that another thread or process already fetched is kept.
+        """
         current = self._memory.get(key)
         if current is not None and current.value == value:
             del self._memory[key]
         try:
             self._store_call(self.store.delete, key, value)
-        except Exception:
-            logger.exception("token store delete failed for %s", key)
-        logger.info("evicted rejected token", extra={"lark_app_id": key.app_id})
+        except Exception as exc:
+            logger.error(
+                "token store unreachable while evicting the %s token of %s (%s)",
+                key.kind,
+                key.app_id,
+                _describe(exc),
+                extra=_extra(key, reason="store error"),
+            )
+        logger.info(
+            "evicted the rejected %s token of %s",
+            key.kind,
+            key.app_id,
+            extra=_extra(key, reason="token invalid"),
+        )
 
     def _refresh(self, key: TokenKey, fetch: Fetcher, seen: TokenRecord) -> None:
         try:
             self._fetch_locked(key, fetch, reason="proactive refresh", stale=seen)
-        except Exception as exc:  # the current token still works; the next call tries again
-            logger.warning("background refresh of %s failed: %s", key, exc)
+        except Exception as exc:  # the current token still works; a later call tries again
+            self._refresh_failed[key] = self.clock()
+            logger.warning(
+                "background refresh of the %s token of %s failed: %s",
+                key.kind,
+                key.app_id,
+                _describe(exc),
+                extra=_extra(key, reason="proactive refresh"),
+            )
+        else:
+            self._refresh_failed.pop(key, None)
         finally:
             self._refreshing.discard(key)
 
@@ -95,35 +139,100 @@ class CredentialPool:
         waited_from = time.perf_counter()
         with self._locks.get(key):
             if self._fresh(self._memory.get(key), stale):
+                self._log_wait(key, reason, waited_from, "another thread fetched it")
                 return self._memory[key]
-            handle = self._store_call(self.store.lock, key, self.lock_timeout)
+            handle = self._cross_process_lock(key, reason)
             try:
-                lock_wait = time.perf_counter() - waited_from
-                if lock_wait > 0.05:
-                    logger.info("waited %.0f ms for the %s token lock", lock_wait * 1000, key)
                 record = self._load(key)
                 if self._fresh(record, stale) and record is not None:
+                    self._log_wait(key, reason, waited_from, "another process fetched it")
                     self._memory[key] = record
                     return record
+                self._log_wait(key, reason, waited_from, "fetching")
                 started = time.perf_counter()
-                record = fetch(key)
+                try:
+                    record = fetch(key)
+                except Exception as exc:
+                    logger.warning(
+                        "fetching the %s token of %s (%s) failed after %.0f ms: %s",
+                        key.kind,
+                        key.app_id,
+                        reason,
+                        (time.perf_counter() - started) * 1000,
+                        _describe(exc),
+                        extra=_extra(key, reason=reason, duration_ms=_ms(started)),
+                    )
+                    raise
                 logger.info(
-                    "fetched %s token for %s (%s) in %.0f ms, valid %.0f s",
+                    "fetched the %s token of %s (%s) in %.0f ms, valid %.0f s",
                     key.kind,
                     key.app_id,
                     reason,
                     (time.perf_counter() - started) * 1000,
                     record.lifetime,
-                    extra={"lark_app_id": key.app_id},
+                    extra=_extra(
+                        key, reason=reason, duration_ms=_ms(started), lifetime=record.lifetime
+                    ),
                 )
                 try:
                     self._store_call(self.store.save, record)
-                except Exception:
-                    logger.exception("token store write failed for %s; kept in memory", key)
+                except Exception as exc:
+                    logger.error(
+                        "token store unreachable: the %s token of %s is kept in memory only (%s)",
+                        key.kind,
+                        key.app_id,
+                        _describe(exc),
+                        extra=_extra(key, reason="store error"),
+                    )
                 self._memory[key] = record
                 return record
             finally:
-                self._store_call(handle.release)
+                try:
+                    self._store_call(handle.release)
+                except Exception as exc:
+                    logger.error(
+                        "releasing the %s token lock of %s failed (%s)",
+                        key.kind,
+                        key.app_id,
+                        _describe(exc),
+                        extra=_extra(key, reason="store error"),
+                    )
+
+    def _cross_process_lock(self, key: TokenKey, reason: str) -> LockHandle:
+        """The store's lock for ``key``; an unreachable store means no cross-process lock."""
+        try:
+            return self._store_call(self.store.lock, key, self.lock_timeout)
+        except errors.LockTimeoutError:
+            logger.error(
+                "gave up waiting %.0f s for the %s token lock of %s (%s)",
+                self.lock_timeout,
+                key.kind,
+                key.app_id,
+                reason,
+                extra=_extra(key, reason=reason, duration_ms=self.lock_timeout * 1000),
+            )
+            raise
+        except Exception as exc:
+            logger.error(
+                "token store unreachable: fetching the %s token of %s without the "
+                "cross-process lock (%s)",
+                key.kind,
+                key.app_id,
+                _describe(exc),
+                extra=_extra(key, reason="store error"),
+            )
+            return _NoLock()
+
+    def _log_wait(self, key: TokenKey, reason: str, waited_from: float, outcome: str) -> None:
+        logger.info(
+            "waited %.1f ms for the %s token lock of %s (%s); %s",
+            (time.perf_counter() - waited_from) * 1000,
+            key.kind,
+            key.app_id,
+            reason,
+            outcome,
+            extra=_extra(key, reason=reason, duration_ms=_ms(waited_from), outcome=outcome),
+        )
 
     def _fresh(self, record: TokenRecord | None, stale: TokenRecord | None) -> bool:
         """Usable, and (for a refresh) not the very token we set out to replace."""
@@ -140,10 +249,38 @@ class CredentialPool:
         try:
             return self._store_call(self.store.load, key)
         except Exception as exc:
-            logger.error("token store unreadable (%s); treating as a miss", exc)
+            logger.error(
+                "token store unreadable, treating the %s token of %s as a miss (%s)",
+                key.kind,
+                key.app_id,
+                _describe(exc),
+                extra=_extra(key, reason="store error"),
+            )
             return None
 
     def _store_call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self.store.blocking:
             return _concurrency.blocking(fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short description of a store or fetch failure (no SQL, no parameters)."""
+    if isinstance(exc, errors.LarkError):
+        return f"{type(exc).__name__}: {exc.msg}"
+    orig = getattr(exc, "orig", None)
+    if orig is not None:  # SQLAlchemy's own text adds the SQL: show only the driver's first line
+        detail = (str(orig).strip().splitlines() or [""])[0][:200]
+        return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _extra(key: TokenKey, **fields: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {"lark_app_id": key.app_id, "lark_token_kind": key.kind}
+    extra.update({f"lark_{name}": value for name, value in fields.items()})
+    return extra
