@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import insert, select
 
 from lark_service.config import Settings
 from lark_service.errors import EncryptionKeyError
+from lark_service.storage import reencrypt
 from lark_service.storage.crypto import SecretBox, fingerprint, generate_key
+from lark_service.storage.engine import dispose_engine, get_engine
+from lark_service.storage.migrate import ensure_schema
+from lark_service.storage.tables import applications, tokens
 
 SECRET = "app-secret-Zz9!深圳"
 
@@ -114,3 +120,54 @@ def test_fingerprint() -> None:
     assert fingerprint(SECRET) == value
     assert fingerprint(SECRET + "x") != value
     assert SECRET not in value
+
+
+def test_reencrypt_rewrites_every_encrypted_column_under_the_new_key(tmp_path: Path) -> None:
+    old, new = generate_key(), generate_key()
+    config_url = f"sqlite:///{tmp_path / 'config.db'}"
+    state_url = f"sqlite:///{tmp_path / 'state.db'}"
+    before = SecretBox(old)
+    try:
+        with ensure_schema(config_url, "config").begin() as conn:
+            conn.execute(
+                insert(applications).values(
+                    app_id="cli_a1",
+                    app_secret_enc=before.encrypt(SECRET),
+                    encrypt_key_enc=before.encrypt("encrypt-key"),
+                    verification_token_enc=None,
+                    created_at=1.0,
+                    updated_at=1.0,
+                )
+            )
+        with ensure_schema(state_url, "state").begin() as conn:
+            conn.execute(
+                insert(tokens).values(
+                    app_id="cli_a1",
+                    kind="user",
+                    subject="ou_1",
+                    value_enc=before.encrypt("u-token"),
+                    refresh_token_enc=before.encrypt("ur-token"),
+                    expires_at=1.0,
+                    updated_at=1.0,
+                )
+            )
+        both = SecretBox(f"{new},{old}")
+        assert reencrypt(config_url, "config", both) == 2
+        assert reencrypt(state_url, "state", both) == 2
+        after = SecretBox(new)  # the old key is no longer needed
+        with get_engine(config_url).connect() as conn:
+            app = conn.execute(select(applications)).one()
+        with get_engine(state_url).connect() as conn:
+            token = conn.execute(select(tokens)).one()
+        assert after.decrypt(app.app_secret_enc) == SECRET
+        assert after.decrypt(app.encrypt_key_enc) == "encrypt-key"
+        assert app.verification_token_enc is None
+        assert after.decrypt(token.value_enc) == "u-token"
+        assert after.decrypt(token.refresh_token_enc) == "ur-token"
+
+        with pytest.raises(EncryptionKeyError, match=r"applications\.app_secret_enc") as info:
+            reencrypt(config_url, "config", SecretBox(generate_key()))
+        assert "app_id='cli_a1'" in str(info.value) and SECRET not in str(info.value)
+    finally:
+        dispose_engine(config_url)
+        dispose_engine(state_url)

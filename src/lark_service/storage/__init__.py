@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         sqlite_path,
     )
     from .migrate import Which, current, ensure_schema, head_revision, upgrade
+    from .rekey import reencrypt
     from .tables import (
         api_keys,
         application_audit,
@@ -65,6 +66,7 @@ __all__ = [
     "is_sqlite",
     "normalize_url",
     "processed_events",
+    "reencrypt",
     "sqlite_path",
     "state_metadata",
     "tokens",
@@ -88,6 +90,7 @@ _MODULE_OF = {
         "engine",
     ),
     **dict.fromkeys(("Which", "current", "ensure_schema", "head_revision", "upgrade"), "migrate"),
+    "reencrypt": "rekey",
 }
 
 

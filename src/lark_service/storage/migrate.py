@@ -44,6 +44,7 @@ from .engine import dispose_engine, get_engine, normalize_url, sqlite_path
 from .tables import config_metadata, state_metadata
 
 __all__ = [
+    "METADATA",
     "MIGRATION_LOCK_TIMEOUT",
     "VERSION_TABLES",
     "Which",
@@ -67,7 +68,8 @@ MIGRATION_LOCK_TIMEOUT = 120.0
 """Seconds to wait for another process's migration before giving up."""
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_METADATA: dict[Which, MetaData] = {"config": config_metadata, "state": state_metadata}
+METADATA: dict[Which, MetaData] = {"config": config_metadata, "state": state_metadata}
+"""The tables of each database."""
 # pg_advisory_xact_lock keys: "lark" in ASCII, then 1 or 2.
 _PG_LOCK_KEYS: dict[Which, int] = {"config": 0x6C61726B0001, "state": 0x6C61726B0002}
 
@@ -151,7 +153,7 @@ def run_env(which: Which) -> None:
         )
     context.configure(
         connection=connection,
-        target_metadata=_METADATA[which],
+        target_metadata=METADATA[which],
         version_table=VERSION_TABLES[which],
         render_as_batch=True,
         transactional_ddl=True,
