@@ -79,9 +79,16 @@ def app_options(fn: Callable[P, T]) -> Callable[P, T]:
 
 
 def make_client(app_id: str | None, base_url: str | None) -> Any:
+    """A client for ``--app-id``; with ``LARK_APP_SECRET`` set and no ``LARK_APP_ID``, the two
+    form an ad hoc app (secrets never go on the command line, where ``ps`` shows them)."""
     from .. import LarkClient
+    from ..config import get_settings
 
-    return LarkClient(app_id=app_id, base_url=base_url)
+    settings = get_settings()
+    secret = None
+    if app_id and settings.app_secret is not None and settings.app_id in (None, app_id):
+        secret = settings.app_secret.get_secret_value()
+    return LarkClient(app_id=app_id, app_secret=secret, base_url=base_url, settings=settings)
 
 
 def print_json(value: Any) -> None:
