@@ -28,7 +28,9 @@ def ok_message(message_id: str = "om_1") -> httpx.Response:
 
 
 def feishu_error(code: int, status: int = 400, msg: str = "failed", **extra: Any) -> httpx.Response:
-    return httpx.Response(status, headers={"X-Tt-Logid": "log-err"}, json={"code": code, "msg": msg, **extra})
+    return httpx.Response(
+        status, headers={"X-Tt-Logid": "log-err"}, json={"code": code, "msg": msg, **extra}
+    )
 
 
 class ScriptedFeishu:

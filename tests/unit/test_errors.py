@@ -109,4 +109,7 @@ def test_decide_respects_max_retries_and_retryability() -> None:
     assert policy.decide(busy, retry_number=0, waited=0) is not None
     assert policy.decide(busy, retry_number=2, waited=0) is None
     assert policy.decide(errors.InvalidParameterError("no"), retry_number=0, waited=0) is None
-    assert policy.decide(errors.TokenInvalidError("t", retryable=True), retry_number=0, waited=0) is None
+    assert (
+        policy.decide(errors.TokenInvalidError("t", retryable=True), retry_number=0, waited=0)
+        is None
+    )

@@ -16,6 +16,7 @@ from lark_service.logging import get_logger
 
 from ._mock import SEND_PATH, TOKEN_PATH, ScriptedFeishu, feishu_error
 
+
 def html_502() -> httpx.Response:
     return httpx.Response(
         502, headers={"content-type": "text/html"}, text="<html><body>502 Bad Gateway</body></html>"
@@ -42,7 +43,11 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def make_client(feishu: ScriptedFeishu, **kw: object) -> LarkClient:
     return LarkClient(
-        "cli_test", "secret-value", base_url="https://feishu.test", transport=feishu.transport(), **kw
+        "cli_test",
+        "secret-value",
+        base_url="https://feishu.test",
+        transport=feishu.transport(),
+        **kw,
     )
 
 
@@ -59,7 +64,9 @@ def test_send_text_sets_ids_token_and_receiver_type(feishu: ScriptedFeishu) -> N
     body = json.loads(send.content)
     assert json.loads(body["content"]) == {"text": "hello"}
     assert uuid.UUID(body["uuid"])
-    assert feishu.calls(TOKEN_PATH)[0].read() and json.loads(feishu.calls(TOKEN_PATH)[0].content) == {
+    assert feishu.calls(TOKEN_PATH)[0].read() and json.loads(
+        feishu.calls(TOKEN_PATH)[0].content
+    ) == {
         "app_id": "cli_test",
         "app_secret": "secret-value",
     }
@@ -67,9 +74,17 @@ def test_send_text_sets_ids_token_and_receiver_type(feishu: ScriptedFeishu) -> N
 
 @pytest.mark.parametrize(
     ("receive_id", "expected"),
-    [("ou_1", "open_id"), ("on_1", "union_id"), ("oc_1", "chat_id"), ("a@b.c", "email"), ("u123", "user_id")],
+    [
+        ("ou_1", "open_id"),
+        ("on_1", "union_id"),
+        ("oc_1", "chat_id"),
+        ("a@b.c", "email"),
+        ("u123", "user_id"),
+    ],
 )
-def test_receive_id_type_is_inferred(feishu: ScriptedFeishu, receive_id: str, expected: str) -> None:
+def test_receive_id_type_is_inferred(
+    feishu: ScriptedFeishu, receive_id: str, expected: str
+) -> None:
     make_client(feishu).messaging.send_text_message(receive_id, "x")
     assert feishu.calls(SEND_PATH)[0].url.params["receive_id_type"] == expected
 
@@ -130,7 +145,9 @@ def test_text_of_exactly_the_limit_is_sent(feishu: ScriptedFeishu) -> None:
     assert len(feishu.calls(SEND_PATH)) == 1
 
 
-def test_business_error_with_http_200_is_raised(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
+def test_business_error_with_http_200_is_raised(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
     feishu.push(SEND_PATH, feishu_error(230002, status=200, msg="Bot is not in the chat"))
     with pytest.raises(errors.PermissionDeniedError) as info:
         make_client(feishu).messaging.send_text_message("oc_1", "x")
@@ -165,13 +182,15 @@ def test_html_502_pages_become_server_errors_after_three_retries(
     for expected, got in zip([1, 2, 4], sleeps):
         assert expected <= got <= expected * 1.1
     retry_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retry ")]
-    assert [line.split(" of ")[0] for line in retry_lines] == ["retry 1/3", "retry 2/3", "retry 3/3"]
+    assert [line.split(" of ")[0] for line in retry_lines] == [
+        "retry 1/3",
+        "retry 2/3",
+        "retry 3/3",
+    ]
     assert all("ServerError" in line for line in retry_lines)
     send_records = [r for r in caplog.records if getattr(r, "lark_path", None) == SEND_PATH]
     assert [r.lark_attempt for r in send_records] == [1, 2, 3, 4]
-    assert {r.lark_request_id for r in send_records} == {
-        info.value.request_id
-    }
+    assert {r.lark_request_id for r in send_records} == {info.value.request_id}
 
 
 def test_5xx_then_success_returns_the_message(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
@@ -195,7 +214,9 @@ def test_timeout_then_success_reuses_uuid_and_request_id(
     assert len({b["uuid"] for b in feishu.bodies(SEND_PATH)}) == 2
 
 
-def test_transport_errors_are_typed_after_retries(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
+def test_transport_errors_are_typed_after_retries(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
     feishu.push(SEND_PATH, *[httpx.ReadTimeout("slow")] * 4)
     with pytest.raises(errors.TimeoutError) as info:
         make_client(feishu).messaging.send_text_message("ou_1", "x")
@@ -228,11 +249,15 @@ def test_total_wait_budget_stops_retries(feishu: ScriptedFeishu, sleeps: list[fl
     assert len(feishu.calls(SEND_PATH)) == 2
 
 
-def test_retry_policy_can_be_overridden_per_call(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
+def test_retry_policy_can_be_overridden_per_call(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
     feishu.push(SEND_PATH, html_502())
     client = make_client(feishu)
     with pytest.raises(errors.ServerError):
-        client.request("POST", SEND_PATH, params={"receive_id_type": "open_id"}, json={}, retry=NO_RETRY)
+        client.request(
+            "POST", SEND_PATH, params={"receive_id_type": "open_id"}, json={}, retry=NO_RETRY
+        )
     assert sleeps == []
 
 
@@ -276,8 +301,13 @@ def test_non_json_success_is_a_server_error(feishu: ScriptedFeishu, sleeps: list
 
 
 def test_request_escape_hatch_returns_data_and_ids(feishu: ScriptedFeishu) -> None:
-    feishu.push("/open-apis/contact/v3/users/ou_1", httpx.Response(200, json={"code": 0, "data": {"user": {"name": "A"}}}))
-    response = make_client(feishu).request("GET", "/open-apis/contact/v3/users/ou_1", params={"user_id_type": "open_id"})
+    feishu.push(
+        "/open-apis/contact/v3/users/ou_1",
+        httpx.Response(200, json={"code": 0, "data": {"user": {"name": "A"}}}),
+    )
+    response = make_client(feishu).request(
+        "GET", "/open-apis/contact/v3/users/ou_1", params={"user_id_type": "open_id"}
+    )
     assert response.data == {"user": {"name": "A"}}
     assert response.request_id and response.code == 0
 
@@ -297,7 +327,9 @@ def test_request_without_token(feishu: ScriptedFeishu) -> None:
 # --- app resolution ----------------------------------------------------------------------
 
 
-def test_use_app_and_per_call_app_id(feishu: ScriptedFeishu, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_use_app_and_per_call_app_id(
+    feishu: ScriptedFeishu, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LARK_APP_ID", "cli_env")
     monkeypatch.setenv("LARK_APP_SECRET", "env-secret")
     client = make_client(feishu)
@@ -314,7 +346,9 @@ def test_use_app_and_per_call_app_id(feishu: ScriptedFeishu, monkeypatch: pytest
 def test_env_app_is_the_default(feishu: ScriptedFeishu, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LARK_APP_ID", "cli_env")
     monkeypatch.setenv("LARK_APP_SECRET", "env-secret")
-    LarkClient(base_url="https://feishu.test", transport=feishu.transport()).messaging.send_text_message("ou_1", "x")
+    LarkClient(
+        base_url="https://feishu.test", transport=feishu.transport()
+    ).messaging.send_text_message("ou_1", "x")
     assert json.loads(feishu.calls(TOKEN_PATH)[0].content)["app_id"] == "cli_env"
 
 
@@ -335,7 +369,9 @@ def test_unknown_app_is_a_clear_error(feishu: ScriptedFeishu) -> None:
 def test_wrong_secret_never_reads_a_valid_token(feishu: ScriptedFeishu) -> None:
     make_client(feishu).messaging.send_text_message("ou_1", "x")
     feishu.push(TOKEN_PATH, feishu_error(10014, msg="app secret invalid"))
-    wrong = LarkClient("cli_test", "WRONG", base_url="https://feishu.test", transport=feishu.transport())
+    wrong = LarkClient(
+        "cli_test", "WRONG", base_url="https://feishu.test", transport=feishu.transport()
+    )
     with pytest.raises(errors.InvalidCredentialsError):
         wrong.messaging.send_text_message("ou_1", "x")
 
@@ -376,7 +412,13 @@ def test_mask_hides_secret_values(raw: str) -> None:
     from lark_service.logging import mask
 
     masked = mask(raw)
-    for secret in ("abcdefghijklmnop", "s3cr3t-value", "k3y-value", "v-tok-value", "1234567890abcdef"):
+    for secret in (
+        "abcdefghijklmnop",
+        "s3cr3t-value",
+        "k3y-value",
+        "v-tok-value",
+        "1234567890abcdef",
+    ):
         assert secret not in masked
 
 
@@ -392,7 +434,10 @@ def test_repr_of_credentials_hides_the_secret(feishu: ScriptedFeishu) -> None:
 async def test_async_send_and_retry(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
     feishu.push(SEND_PATH, html_502(), httpx.ReadTimeout("slow"))
     async with AsyncLarkClient(
-        "cli_test", "secret-value", base_url="https://feishu.test", transport=feishu.async_transport()
+        "cli_test",
+        "secret-value",
+        base_url="https://feishu.test",
+        transport=feishu.async_transport(),
     ) as client:
         message = await client.messaging.send_text_message("oc_1", "x")
     assert message.message_id == "om_1"
@@ -405,19 +450,26 @@ async def test_async_cold_start_of_many_tasks_makes_one_fetch(feishu: ScriptedFe
     import asyncio
 
     async with AsyncLarkClient(
-        "cli_test", "secret-value", base_url="https://feishu.test", transport=feishu.async_transport()
+        "cli_test",
+        "secret-value",
+        base_url="https://feishu.test",
+        transport=feishu.async_transport(),
     ) as client:
         await asyncio.gather(*(client.messaging.send_text_message("ou_1", "x") for _ in range(20)))
     assert len(feishu.calls(TOKEN_PATH)) == 1
 
 
 @pytest.mark.anyio
-async def test_async_token_rejection_and_errors(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
+async def test_async_token_rejection_and_errors(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
     feishu.push(SEND_PATH, feishu_error(99991663), feishu_error(230002))
     async with AsyncLarkClient(
-        "cli_test", "secret-value", base_url="https://feishu.test", transport=feishu.async_transport()
+        "cli_test",
+        "secret-value",
+        base_url="https://feishu.test",
+        transport=feishu.async_transport(),
     ) as client:
         with pytest.raises(errors.PermissionDeniedError):
             await client.messaging.send_text_message("oc_1", "x")
     assert len(feishu.calls(TOKEN_PATH)) == 2
-
