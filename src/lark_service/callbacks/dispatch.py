@@ -1,0 +1,382 @@
+"""Dispatchers: what happens to a verified callback after it is stored.
+
+Both dispatchers first write the callback to the outbox — in the same transaction that claims
+its dedup keys — and only then let the server answer 200, so an acknowledged callback is never
+lost. Then:
+
+- :class:`InProcessDispatcher` (the default) runs the handler on a pool of tasks in this
+  process. A card handler that finishes within ``reply_wait`` seconds has its toast and card
+  put in the HTTP answer; a later card is applied with the delayed-update API. Failed runs are
+  retried with backoff, then marked ``dead``. Rows leased by a process that died are picked up
+  again when their lease runs out, and pending rows when the server restarts.
+- :class:`~lark_service.callbacks.rabbitmq.RabbitDispatcher` publishes to RabbitMQ, where
+  ``lark-service worker`` processes run the handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..logging import get_logger
+from .models import CallbackEvent, CardActionEvent, LegacyCardActionEvent, parse_callback
+from .router import CallbackRouter, CardResponse, HandlerContext
+from .store import OutboxItem, OutboxStore
+from .verify import VerifiedCallback
+
+if TYPE_CHECKING:
+    from .._async_client import AsyncLarkClient
+
+__all__ = [
+    "CARD_UPDATE_PATH",
+    "DEFAULT_RETRY_DELAYS",
+    "CardUpdater",
+    "Dispatcher",
+    "InProcessDispatcher",
+    "StorageUnavailableError",
+    "Submission",
+]
+
+CARD_UPDATE_PATH = "/open-apis/interactive/v1/card/update"
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+_log = get_logger("lark_service.callbacks")
+
+
+class StorageUnavailableError(Exception):
+    """The outbox could not be written: the server must not acknowledge (it answers 503)."""
+
+
+@dataclass(eq=False)
+class Submission:
+    """A stored callback on its way to a handler, as the HTTP layer sees it."""
+
+    outbox_id: int | None
+    duplicate: bool = False
+    _future: asyncio.Future[CardResponse | None] | None = field(default=None, repr=False)
+    answered: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    reply_closed: bool = False
+
+    async def reply(self, wait: float) -> CardResponse | None:
+        """What to show in the HTTP answer: the handler's result if it comes within ``wait``."""
+        if self._future is None or self.reply_closed or wait <= 0:
+            self.reply_closed = True
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._future), wait)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            self.reply_closed = True
+
+    def offer(self, response: CardResponse | None) -> bool:
+        """Give the handler's result to a waiting HTTP answer; False if it is already gone."""
+        if self._future is None or self.reply_closed or self._future.done():
+            return False
+        self._future.set_result(response)
+        return True
+
+    def mark_answered(self) -> None:
+        """The HTTP answer has been sent (delayed card updates may go now)."""
+        self.reply_closed = True
+        self.answered.set()
+
+
+class Dispatcher:
+    """The interface the server uses; see the module docstring."""
+
+    store: OutboxStore
+
+    async def start(self) -> None:
+        """Start background work (workers, relay)."""
+
+    async def submit(self, verified: VerifiedCallback) -> Submission:
+        """Store a verified callback (raises :class:`StorageUnavailableError`) and queue it."""
+        raise NotImplementedError
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish in-flight work within ``timeout`` seconds, then stop."""
+
+    async def readiness(self) -> dict[str, str]:
+        """``{"database": "ok" | error, ...}`` for ``/readyz``."""
+        try:
+            await asyncio.to_thread(self.store.ping)
+        except Exception as exc:
+            return {"database": f"unavailable: {type(exc).__name__}"}
+        return {"database": "ok"}
+
+    async def _accept(self, verified: VerifiedCallback, lease: float | None) -> int | None:
+        event = verified.event
+        assert event is not None
+        try:
+            return await asyncio.to_thread(
+                self.store.accept,
+                app_id=verified.app_id,
+                kind=verified.kind,
+                dedup_keys=event.dedup_keys or [f"body:{id(verified)}:{time.time_ns()}"],
+                event_id=event.event_id,
+                event_type=event.event_type,
+                payload=verified.payload,
+                lease=lease,
+            )
+        except Exception as exc:
+            _log.error("cannot store callback %s: %s", event.event_id, type(exc).__name__)
+            raise StorageUnavailableError(str(type(exc).__name__)) from None
+
+
+class CardUpdater:
+    """Applies a card returned by a queued handler: ``interactive/v1/card/update``."""
+
+    def __init__(self, client_factory: Callable[[], AsyncLarkClient] | None = None) -> None:
+        self._factory = client_factory
+        self._client: AsyncLarkClient | None = None
+
+    @property
+    def client(self) -> AsyncLarkClient:
+        """The shared client (made on first use)."""
+        if self._client is None:
+            if self._factory is not None:
+                self._client = self._factory()
+            else:
+                from .._async_client import AsyncLarkClient
+
+                self._client = AsyncLarkClient()
+        return self._client
+
+    async def apply(self, event: CallbackEvent, app_id: str, response: CardResponse | None) -> bool:
+        """Update the clicked card with ``response.card``; False when there is nothing to do.
+
+        Feishu endpoint: ``POST /open-apis/interactive/v1/card/update`` (the callback token).
+        Errors are logged, not raised: the handler itself has succeeded.
+        """
+        if response is None or response.raw_card is None:
+            return False
+        if not isinstance(event, (CardActionEvent, LegacyCardActionEvent)) or not event.token:
+            _log.warning(
+                "handler of %s returned a card but there is no card token", event.event_type
+            )
+            return False
+        card = dict(response.raw_card)
+        try:
+            await self.client.request(
+                "POST", CARD_UPDATE_PATH, json={"token": event.token, "card": card}, app_id=app_id
+            )
+        except Exception as exc:
+            _log.error("delayed card update for event %s failed: %s", event.event_id, exc)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Close the client if this updater made it."""
+        if self._client is not None and self._factory is None:
+            await self._client.aclose()
+        self._client = None
+
+
+@dataclass(eq=False)
+class _Job:
+    item: OutboxItem
+    event: CallbackEvent
+    submission: Submission | None = None
+
+
+class InProcessDispatcher(Dispatcher):
+    """Runs handlers on ``workers`` tasks in this process, from the outbox; see the module doc.
+
+    ``max_attempts`` runs (with ``retry_delays`` between them) before a row is ``dead``;
+    ``reply_wait``: seconds a card callback's answer waits for its handler; ``lease``: seconds a
+    running row is reserved before another process may take it over.
+    """
+
+    def __init__(
+        self,
+        router: CallbackRouter,
+        store: OutboxStore,
+        *,
+        workers: int = 8,
+        max_attempts: int = 5,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        reply_wait: float = 1.0,
+        handler_timeout: float = 60.0,
+        lease: float | None = None,
+        poll_interval: float = 1.0,
+        updater: CardUpdater | None = None,
+    ) -> None:
+        if workers < 1 or max_attempts < 1:
+            raise ValueError("workers and max_attempts must be at least 1")
+        self.router = router
+        self.store = store
+        self.workers = workers
+        self.max_attempts = max_attempts
+        self.retry_delays = tuple(retry_delays) or (1.0,)
+        self.reply_wait = reply_wait
+        self.handler_timeout = handler_timeout
+        self.lease = lease if lease is not None else 2 * handler_timeout + 30
+        self.poll_interval = poll_interval
+        self.updater = updater or CardUpdater()
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._queued: set[int] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the worker tasks and the outbox poller (resumes pending work)."""
+        if self._tasks:
+            return
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+        self._poller = asyncio.create_task(self._poll())
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let queued and running handlers finish within ``timeout``; release what is left."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue.join(), timeout)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks = []
+        leftover: list[int] = []
+        while not self._queue.empty():
+            leftover.append(self._queue.get_nowait().item.id)
+            self._queue.task_done()
+        if leftover:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.store.release, leftover)
+        self._queued.clear()
+        await self.updater.aclose()
+
+    # -- accepting -----------------------------------------------------------------------
+
+    async def submit(self, verified: VerifiedCallback) -> Submission:
+        """Store the callback (leased to this process) and queue it for a worker."""
+        item_id = await self._accept(verified, self.lease)
+        if item_id is None:
+            return Submission(None, duplicate=True, reply_closed=True)
+        assert verified.event is not None
+        loop = asyncio.get_running_loop()
+        submission = Submission(item_id, _future=loop.create_future())
+        item = OutboxItem(
+            id=item_id,
+            app_id=verified.app_id,
+            kind=verified.kind,
+            event_id=verified.event.event_id,
+            event_type=verified.event.event_type,
+            payload=verified.payload,
+            status="running",
+            attempts=1,
+        )
+        self._enqueue(_Job(item, verified.event, submission))
+        return submission
+
+    def _enqueue(self, job: _Job) -> None:
+        self._queued.add(job.item.id)
+        self._queue.put_nowait(job)
+
+    # -- working -------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await self._run(job)
+            except Exception:  # never let a worker die
+                _log.exception("callback worker failed on outbox row %s", job.item.id)
+            finally:
+                self._queued.discard(job.item.id)
+                self._queue.task_done()
+
+    async def _run(self, job: _Job) -> None:
+        item, event, sub = job.item, job.event, job.submission
+        ctx = HandlerContext(
+            app_id=item.app_id,
+            attempt=item.attempts,
+            delivery="inline" if sub is not None and not sub.reply_closed else "queued",
+            dedup_key=event.dedup_keys[0] if event.dedup_keys else None,
+            client=self.updater.client if self.updater is not None else None,
+        )
+        try:
+            response = await asyncio.wait_for(
+                self.router.dispatch(event, ctx), self.handler_timeout
+            )
+        except Exception as exc:
+            if sub is not None:
+                sub.offer(None)
+            await self._failed(item, exc)
+            return
+        if not (sub is not None and sub.offer(response)) and response is not None:
+            if sub is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(sub.answered.wait(), 10.0)
+            await self.updater.apply(event, item.app_id, response)
+        await asyncio.to_thread(self.store.complete, item.id)
+
+    async def _failed(self, item: OutboxItem, exc: BaseException) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if item.attempts >= self.max_attempts:
+            _log.error(
+                "callback %s (outbox %s) failed %s times, giving up: %s",
+                item.event_id,
+                item.id,
+                item.attempts,
+                error,
+            )
+            await asyncio.to_thread(self.store.bury, item.id, error)
+            return
+        delay = self.retry_delays[min(item.attempts - 1, len(self.retry_delays) - 1)]
+        _log.warning(
+            "callback %s (outbox %s) attempt %s failed, retrying in %.1f s: %s",
+            item.event_id,
+            item.id,
+            item.attempts,
+            delay,
+            error,
+        )
+        await asyncio.to_thread(self.store.retry_later, item.id, error, delay)
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception as exc:
+                _log.error("outbox poll failed: %s", type(exc).__name__)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+
+    async def poll_once(self) -> int:
+        """Queue the outbox rows that are due (retries, restarts, expired leases)."""
+        room = self.workers * 2 - self._queue.qsize()
+        if room <= 0:
+            return 0
+        items = await asyncio.to_thread(self.store.claim, room, self.lease)
+        for item in items:
+            if item.id in self._queued:
+                continue
+            self._enqueue(_Job(item, parse_callback(item.payload, _kind(item.kind))))
+        return len(items)
+
+    async def run_due(self) -> int:
+        """Run every due outbox row now, in this task (tests and tools); how many ran."""
+        items = await asyncio.to_thread(self.store.claim, 1000, self.lease)
+        for item in items:
+            await self._run(_Job(item, parse_callback(item.payload, _kind(item.kind))))
+        return len(items)
+
+    async def join(self) -> None:
+        """Wait until every queued job has run (tests)."""
+        await self._queue.join()
+
+
+def _kind(value: str) -> Any:
+    return "card" if value == "card" else "event"

@@ -1,0 +1,153 @@
+"""Which encrypt key and verification token an app's callbacks are checked with.
+
+:class:`KeyLookup` is the protocol the server consults; :class:`StaticKeys` holds keys given
+in code, and :func:`keys_from_settings` builds the usual lookup: the app registry (its apps'
+encrypt keys and verification tokens) with single-app mode on top (``LARK_APP_ID``,
+``LARK_ENCRYPT_KEY``, ``LARK_VERIFICATION_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = ["CallbackKeys", "KeyLookup", "RegistryKeys", "StaticKeys", "keys_from_settings"]
+
+
+@dataclass(frozen=True)
+class CallbackKeys:
+    """One app's callback secrets (either may be None). Never shown in ``repr``."""
+
+    app_id: str
+    encrypt_key: str | None = field(default=None, repr=False)
+    verification_token: str | None = field(default=None, repr=False)
+
+    @property
+    def configured(self) -> bool:
+        """Whether callbacks can be authenticated at all (a key or a token is set)."""
+        return bool(self.encrypt_key or self.verification_token)
+
+
+class KeyLookup(Protocol):
+    """Where the server finds an app's callback keys."""
+
+    def get(self, app_id: str) -> CallbackKeys | None:
+        """The app's keys, or None when the app is unknown (or disabled)."""
+
+    def default_app_id(self) -> str | None:
+        """The app served by ``/callbacks/event`` and ``/callbacks/card`` (None: none)."""
+
+
+class StaticKeys:
+    """Keys given in code: ``StaticKeys(CallbackKeys("cli_a", "ek", "vt"), ...)``."""
+
+    def __init__(self, *keys: CallbackKeys, default_app_id: str | None = None) -> None:
+        self._keys = {k.app_id: k for k in keys}
+        self._default = default_app_id or (keys[0].app_id if len(keys) == 1 else None)
+
+    def get(self, app_id: str) -> CallbackKeys | None:
+        """The app's keys, or None."""
+        return self._keys.get(app_id)
+
+    def default_app_id(self) -> str | None:
+        """The only app, or the one named ``default_app_id``."""
+        return self._default
+
+    def app_ids(self) -> Iterable[str]:
+        """Every app these keys cover."""
+        return list(self._keys)
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    getter = getattr(value, "get_secret_value", None)
+    text = getter() if callable(getter) else value
+    return str(text) if text else None
+
+
+class RegistryKeys:
+    """Keys read from the app registry (cached ``ttl`` seconds), with ``fallback`` first.
+
+    A registry app object offers ``encrypt_key`` and ``verification_token`` attributes (plain
+    strings or ``SecretStr``); a registry may instead offer ``get_callback_keys(app_id)``.
+    """
+
+    def __init__(
+        self,
+        registry: Any,
+        *,
+        fallback: StaticKeys | None = None,
+        ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._registry = registry
+        self._fallback = fallback
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, CallbackKeys | None]] = {}
+
+    def get(self, app_id: str) -> CallbackKeys | None:
+        """The app's keys: the single-app settings when they name it, else the registry's."""
+        if self._fallback is not None:
+            hit = self._fallback.get(app_id)
+            if hit is not None:
+                return hit
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(app_id)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        keys = self._load(app_id)
+        with self._lock:
+            self._cache[app_id] = (now + self._ttl, keys)
+        return keys
+
+    def _load(self, app_id: str) -> CallbackKeys | None:
+        direct = getattr(self._registry, "get_callback_keys", None)
+        if callable(direct):
+            found = direct(app_id)
+            if found is None or isinstance(found, CallbackKeys):
+                return found
+        app = self._registry.get_app(app_id)
+        if app is None or getattr(app, "status", "active") != "active":
+            return None
+        return CallbackKeys(
+            app_id,
+            encrypt_key=_secret(getattr(app, "encrypt_key", None)),
+            verification_token=_secret(getattr(app, "verification_token", None)),
+        )
+
+    def default_app_id(self) -> str | None:
+        """``LARK_APP_ID``, else the registry's only active app."""
+        if self._fallback is not None and self._fallback.default_app_id():
+            return self._fallback.default_app_id()
+        active = list(self._registry.active_app_ids())
+        return active[0] if len(active) == 1 else None
+
+
+def keys_from_settings(settings: Settings, *, registry: Any = None) -> KeyLookup:
+    """Single-app keys from ``LARK_*`` settings, over the app registry when there is one."""
+    static = StaticKeys()
+    if settings.app_id:
+        static = StaticKeys(
+            CallbackKeys(
+                settings.app_id,
+                encrypt_key=_secret(settings.encrypt_key),
+                verification_token=_secret(settings.verification_token),
+            )
+        )
+    if registry is None:
+        from ..apps import open_registry
+
+        registry = open_registry(settings)
+    if registry is None:
+        return static
+    return RegistryKeys(registry, fallback=static)

@@ -1,0 +1,357 @@
+"""The callback outbox and the dedup table, in the state database (SQLite or PostgreSQL).
+
+:meth:`OutboxStore.accept` is the heart of "never lost, never twice": in one transaction it
+claims every dedup key of the callback in ``processed_events`` (insert, or take over a row
+whose 24 h TTL has passed) and writes the callback to ``callback_outbox``. If any key is
+already claimed the transaction rolls back and the callback is a duplicate. PostgreSQL's
+``INSERT … ON CONFLICT`` makes the claim atomic across processes and hosts; SQLite's
+``BEGIN IMMEDIATE`` does so on one machine.
+
+An outbox row is ``pending`` (due at ``available_at``), ``running`` (leased until
+``available_at``; an expired lease means its owner died and the row is due again), ``done``,
+or ``dead`` (gave up after the last attempt). The in-process dispatcher runs handlers from it;
+the RabbitMQ dispatcher publishes from it (``done`` = confirmed by the broker).
+
+Methods are blocking; async callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+__all__ = ["DEDUP_TTL", "OutboxItem", "OutboxStore"]
+
+DEDUP_TTL = 24 * 3600.0
+"""Seconds a processed event id (or message id) is remembered."""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One outbox row."""
+
+    id: int
+    app_id: str
+    kind: str
+    event_id: str | None
+    event_type: str | None
+    payload: dict[str, Any]
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    available_at: float = 0.0
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (without the payload)."""
+        return {
+            "id": self.id,
+            "app_id": self.app_id,
+            "kind": self.kind,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "available_at": self.available_at,
+            "created_at": self.created_at,
+        }
+
+
+class _Duplicate(Exception):
+    pass
+
+
+class OutboxStore:
+    """The outbox and dedup tables of the state database at ``url``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        dedup_ttl: float = DEDUP_TTL,
+    ) -> None:
+        self.url = url
+        self.clock = clock
+        self.dedup_ttl = dedup_ttl
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The migrated engine (the schema is brought up to date on first use)."""
+        if self._engine is None:
+            from ..storage.migrate import ensure_schema
+
+            self._engine = ensure_schema(self.url, "state")
+        return self._engine
+
+    def _insert(self, table: Any) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    # -- accepting -----------------------------------------------------------------------
+
+    def accept(
+        self,
+        *,
+        app_id: str,
+        kind: str,
+        dedup_keys: Sequence[str],
+        event_id: str | None,
+        event_type: str | None,
+        payload: dict[str, Any],
+        lease: float | None = None,
+    ) -> int | None:
+        """Record a verified callback; its outbox id, or None when it is a duplicate.
+
+        With ``lease`` the row starts ``running`` (attempt 1) for the caller to process now;
+        otherwise ``pending``.
+        """
+        from sqlalchemy import insert
+
+        from ..storage.tables import callback_outbox, processed_events
+
+        now = self.clock()
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            with self.engine.begin() as conn:
+                for key in dedup_keys:
+                    stmt = self._insert(processed_events).values(
+                        dedup_key=key[:255],
+                        app_id=app_id,
+                        processed_at=now,
+                        expires_at=now + self.dedup_ttl,
+                    )
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=[processed_events.c.dedup_key],
+                        set_={
+                            "app_id": stmt.excluded.app_id,
+                            "processed_at": stmt.excluded.processed_at,
+                            "expires_at": stmt.excluded.expires_at,
+                        },
+                        where=processed_events.c.expires_at <= now,
+                    )
+                    if conn.execute(stmt).rowcount == 0:
+                        raise _Duplicate
+                result = conn.execute(
+                    insert(callback_outbox).values(
+                        app_id=app_id,
+                        kind=kind,
+                        event_id=(event_id or None) and event_id[:128],
+                        event_type=(event_type or None) and event_type[:128],
+                        payload=text,
+                        status="running" if lease is not None else "pending",
+                        attempts=1 if lease is not None else 0,
+                        available_at=now + (lease or 0.0),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                pk = result.inserted_primary_key
+                assert pk is not None
+                return int(pk[0])
+        except _Duplicate:
+            return None
+
+    def is_processed(self, key: str) -> bool:
+        """Whether ``key`` (``evt:…``/``msg:…``) is remembered and unexpired."""
+        from sqlalchemy import select
+
+        from ..storage.tables import processed_events
+
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(processed_events.c.expires_at).where(processed_events.c.dedup_key == key)
+            ).first()
+        return row is not None and row[0] > self.clock()
+
+    # -- working -------------------------------------------------------------------------
+
+    def claim(self, limit: int, lease: float) -> list[OutboxItem]:
+        """Lease up to ``limit`` due rows (pending, or running with an expired lease)."""
+        from sqlalchemy import select, update
+
+        from ..storage.tables import callback_outbox as t
+
+        now = self.clock()
+        with self.engine.begin() as conn:
+            query = (
+                select(t)
+                .where(t.c.status.in_(("pending", "running")), t.c.available_at <= now)
+                .order_by(t.c.available_at, t.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = conn.execute(query).mappings().all()
+            if not rows:
+                return []
+            ids = [r["id"] for r in rows]
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(ids))
+                .values(
+                    status="running",
+                    attempts=t.c.attempts + 1,
+                    available_at=now + lease,
+                    updated_at=now,
+                )
+            )
+        return [
+            _item(r, status="running", attempts=int(r["attempts"]) + 1, available_at=now + lease)
+            for r in rows
+        ]
+
+    def complete(self, item_id: int) -> None:
+        """Mark a row done (handled, or published to the broker)."""
+        self._set(item_id, status="done", last_error=None)
+
+    def retry_later(self, item_id: int, error: str | None, delay: float) -> None:
+        """Put a row back to ``pending``, due in ``delay`` seconds."""
+        self._set(
+            item_id,
+            status="pending",
+            last_error=(error or None) and error[:2000],
+            available_at=self.clock() + delay,
+        )
+
+    def release(self, item_ids: Iterable[int]) -> None:
+        """Give leased rows back, due now, without counting the attempt (shutdown)."""
+        from sqlalchemy import update
+
+        from ..storage.tables import callback_outbox as t
+
+        ids = list(item_ids)
+        if not ids:
+            return
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(ids), t.c.status == "running")
+                .values(
+                    status="pending",
+                    attempts=t.c.attempts - 1,
+                    available_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def bury(self, item_id: int, error: str | None) -> None:
+        """Mark a row dead (every attempt failed); ``callbacks dlq replay`` revives it."""
+        self._set(item_id, status="dead", last_error=(error or None) and error[:2000])
+
+    def _set(self, item_id: int, **values: Any) -> None:
+        from sqlalchemy import update
+
+        from ..storage.tables import callback_outbox as t
+
+        now = self.clock()
+        values.setdefault("available_at", now)
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == item_id).values(updated_at=now, **values))
+
+    # -- inspecting ----------------------------------------------------------------------
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        """One row, or None."""
+        from sqlalchemy import select
+
+        from ..storage.tables import callback_outbox as t
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.id == item_id)).mappings().first()
+        return _item(row) if row is not None else None
+
+    def items(self, status: str | None = None, *, limit: int = 100) -> list[OutboxItem]:
+        """Rows with ``status`` (all when None), oldest first."""
+        from sqlalchemy import select
+
+        from ..storage.tables import callback_outbox as t
+
+        query = select(t).order_by(t.c.id).limit(limit)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        with self.engine.connect() as conn:
+            return [_item(r) for r in conn.execute(query).mappings().all()]
+
+    def counts(self) -> dict[str, int]:
+        """How many rows are in each status."""
+        from sqlalchemy import func, select
+
+        from ..storage.tables import callback_outbox as t
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()
+        return {str(status): int(n) for status, n in rows}
+
+    def revive(self, item_ids: Sequence[int] | None = None) -> int:
+        """Dead rows back to ``pending`` with zero attempts (all dead rows when None)."""
+        from sqlalchemy import update
+
+        from ..storage.tables import callback_outbox as t
+
+        now = self.clock()
+        stmt = update(t).where(t.c.status == "dead")
+        if item_ids is not None:
+            stmt = stmt.where(t.c.id.in_(list(item_ids)))
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                stmt.values(status="pending", attempts=0, available_at=now, updated_at=now)
+            )
+        return int(result.rowcount)
+
+    def purge(self, *, done_older_than: float = DEDUP_TTL) -> int:
+        """Delete expired dedup keys and done rows older than ``done_older_than`` seconds."""
+        from sqlalchemy import delete
+
+        from ..storage.tables import callback_outbox as t
+        from ..storage.tables import processed_events as p
+
+        now = self.clock()
+        with self.engine.begin() as conn:
+            a = conn.execute(delete(p).where(p.c.expires_at <= now)).rowcount
+            b = conn.execute(
+                delete(t).where(t.c.status == "done", t.c.updated_at <= now - done_older_than)
+            ).rowcount
+        return int(a) + int(b)
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+
+def _item(row: Any, **override: Any) -> OutboxItem:
+    try:
+        payload = json.loads(row["payload"])
+    except (TypeError, ValueError):
+        payload = {}
+    data = {
+        "id": int(row["id"]),
+        "app_id": row["app_id"],
+        "kind": row["kind"],
+        "event_id": row["event_id"],
+        "event_type": row["event_type"],
+        "payload": payload if isinstance(payload, dict) else {},
+        "status": row["status"],
+        "attempts": int(row["attempts"]),
+        "last_error": row["last_error"],
+        "available_at": float(row["available_at"]),
+        "created_at": float(row["created_at"]),
+    }
+    data.update(override)
+    return OutboxItem(**data)

@@ -1,0 +1,287 @@
+"""Checking a callback request before anything runs: size, JSON, decryption, signature,
+timestamp window, verification token — each step a small function, the clock injectable.
+
+:class:`CallbackVerifier` turns ``(kind, app_id, headers, raw body)`` into a
+:class:`VerifiedCallback` or raises a :class:`~lark_service.errors.CallbackError` whose
+``http_status`` is what the server answers: 413 too large, 400 malformed (or undecryptable),
+401 a wrong/missing signature, stale timestamp or wrong verification token, 404 an unknown app.
+Error messages never contain a key, a token or the body.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import CallbackError, ReplayError, SignatureError
+from . import crypto
+from .keys import CallbackKeys, KeyLookup
+from .models import CallbackEvent, parse_callback
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_WINDOW",
+    "HEADER_NONCE",
+    "HEADER_SIGNATURE",
+    "HEADER_TIMESTAMP",
+    "CallbackVerifier",
+    "Kind",
+    "MalformedCallbackError",
+    "PayloadTooLargeError",
+    "UnknownAppError",
+    "VerifiedCallback",
+    "check_body_size",
+    "check_signature",
+    "check_timestamp",
+    "check_verification_token",
+    "open_body",
+]
+
+Kind = Literal["event", "card"]
+
+HEADER_TIMESTAMP = "X-Lark-Request-Timestamp"
+HEADER_NONCE = "X-Lark-Request-Nonce"
+HEADER_SIGNATURE = "X-Lark-Signature"
+
+DEFAULT_WINDOW = 300.0
+"""Seconds a request timestamp may differ from our clock (replay protection)."""
+DEFAULT_MAX_BODY = 1024 * 1024
+"""Largest accepted body in bytes (Feishu's callbacks are a few KB)."""
+
+
+class MalformedCallbackError(CallbackError):
+    """The body is not the JSON object of a callback (HTTP 400)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 400)
+        super().__init__(msg, **kw)
+
+
+class PayloadTooLargeError(CallbackError):
+    """The body is larger than the limit (HTTP 413)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 413)
+        super().__init__(msg, **kw)
+
+
+class UnknownAppError(CallbackError):
+    """No keys are known for the app named in the URL (HTTP 404)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 404)
+        super().__init__(msg, **kw)
+
+
+def _unauthorized(cls: type[CallbackError], msg: str, hint: str | None = None) -> CallbackError:
+    return cls(msg, http_status=401, hint=hint)
+
+
+@dataclass(frozen=True)
+class VerifiedCallback:
+    """A callback that passed every check. ``challenge`` is set for ``url_verification``."""
+
+    app_id: str
+    kind: Kind
+    payload: dict[str, Any]
+    event: CallbackEvent | None
+    challenge: str | None = None
+    received_at: float = 0.0
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+
+def check_body_size(body: bytes, limit: int) -> None:
+    """413 when ``body`` is longer than ``limit`` bytes."""
+    if len(body) > limit:
+        raise PayloadTooLargeError(f"callback body of {len(body)} bytes exceeds {limit} bytes")
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise MalformedCallbackError(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise MalformedCallbackError(f"{what} must be a JSON object")
+    return value
+
+
+def open_body(body: bytes, encrypt_key: str | None) -> tuple[dict[str, Any], bool]:
+    """The callback payload: parsed, and decrypted when it is ``{"encrypt": ...}``.
+
+    Returns ``(payload, was_encrypted)``.
+    """
+    outer = _json_object(body, "callback body")
+    if "encrypt" not in outer:
+        return outer, False
+    blob = outer["encrypt"]
+    if not isinstance(blob, str) or not blob:
+        raise MalformedCallbackError("the encrypt field must be a non-empty string")
+    if not encrypt_key:
+        raise MalformedCallbackError(
+            "callback is encrypted but no encrypt key is configured for this app",
+            hint="Set the app's encrypt key (LARK_ENCRYPT_KEY or `lark-service app update`).",
+        )
+    plain = crypto.decrypt(encrypt_key, blob)
+    return _json_object(plain, "decrypted callback"), True
+
+
+def check_timestamp(timestamp: str | None, *, now: float, window: float) -> None:
+    """401 when the request timestamp is missing, malformed or outside ``now ± window``."""
+    if not timestamp:
+        raise _unauthorized(ReplayError, f"missing {HEADER_TIMESTAMP} header")
+    try:
+        value = float(timestamp)
+    except ValueError:
+        raise _unauthorized(ReplayError, f"malformed {HEADER_TIMESTAMP} header") from None
+    if value != value or abs(now - value) > window:  # NaN, or stale / from the future
+        raise _unauthorized(
+            ReplayError,
+            f"request timestamp is outside the {window:.0f} s window",
+            hint="A replayed request, or this server's clock is wrong (check NTP).",
+        )
+
+
+def check_signature(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    sign: Callable[[str, str, str, bytes], str],
+) -> None:
+    """401 unless ``X-Lark-Signature`` is ``sign(timestamp, nonce, secret, body)``."""
+    headers = _lower(headers)
+    timestamp = headers.get(HEADER_TIMESTAMP.lower()) or ""
+    nonce = headers.get(HEADER_NONCE.lower())
+    given = headers.get(HEADER_SIGNATURE.lower())
+    if nonce is None or not given:
+        raise _unauthorized(SignatureError, "missing X-Lark-Request-Nonce or X-Lark-Signature")
+    expected = sign(timestamp, nonce, secret, body)
+    if not crypto.signatures_equal(expected, given):
+        raise _unauthorized(
+            SignatureError,
+            "callback signature does not match",
+            hint="Check the app's encrypt key (or, for legacy card callbacks, its verification "
+            "token) against the Feishu console.",
+        )
+
+
+def check_verification_token(given: Any, expected: str) -> None:
+    """401 unless the payload's verification token equals ``expected`` (constant time)."""
+    if not isinstance(given, str) or not hmac.compare_digest(
+        given.encode("utf-8"), expected.encode("utf-8")
+    ):
+        raise _unauthorized(
+            SignatureError,
+            "verification token does not match",
+            hint="Check the app's verification token against the Feishu console.",
+        )
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _payload_token(payload: Mapping[str, Any]) -> Any:
+    header = payload.get("header")
+    if payload.get("schema") and isinstance(header, dict):
+        return header.get("token")
+    return payload.get("token")
+
+
+def _is_legacy_card(kind: Kind, payload: Mapping[str, Any]) -> bool:
+    return kind == "card" and not payload.get("schema") and "uuid" not in payload
+
+
+# --- the verifier ------------------------------------------------------------------------
+
+
+class CallbackVerifier:
+    """Runs every check on one request; see the module docstring for the answers.
+
+    ``clock`` returns epoch seconds (tests pass a fake); ``window`` bounds the timestamp's age;
+    ``max_body`` the body size.
+    """
+
+    def __init__(
+        self,
+        keys: KeyLookup,
+        *,
+        clock: Callable[[], float] = time.time,
+        window: float = DEFAULT_WINDOW,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.keys = keys
+        self.clock = clock
+        self.window = window
+        self.max_body = max_body
+
+    def app_keys(self, app_id: str | None) -> CallbackKeys:
+        """The keys of ``app_id`` (None: the default app); 404 when unknown."""
+        chosen = app_id or self.keys.default_app_id()
+        if not chosen:
+            raise UnknownAppError(
+                "no default app for /callbacks/event and /callbacks/card",
+                hint="Use /callbacks/<app_id>/event, or set LARK_APP_ID.",
+            )
+        found = self.keys.get(chosen)
+        if found is None:
+            raise UnknownAppError(f"unknown app {chosen}")
+        if not found.configured:
+            raise _unauthorized(
+                SignatureError,
+                f"app {chosen} has neither an encrypt key nor a verification token",
+                hint="Set them from the Feishu console (Events & Callbacks > Encryption).",
+            )
+        return found
+
+    def verify(
+        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+    ) -> VerifiedCallback:
+        """Check one request; raises a :class:`CallbackError` carrying the HTTP status."""
+        check_body_size(body, self.max_body)
+        headers = _lower(headers)
+        timestamp = headers.get(HEADER_TIMESTAMP.lower())
+        keys = self.app_keys(app_id)
+        payload, encrypted = open_body(body, keys.encrypt_key)
+        now = self.clock()
+
+        if payload.get("type") == "url_verification":
+            challenge = payload.get("challenge")
+            if not isinstance(challenge, str):
+                raise MalformedCallbackError("url_verification without a challenge string")
+            if keys.verification_token:
+                check_verification_token(payload.get("token"), keys.verification_token)
+            elif not encrypted:  # decrypting it proved the sender knows the encrypt key
+                raise _unauthorized(SignatureError, "unauthenticated url_verification")
+            return VerifiedCallback(keys.app_id, kind, payload, None, challenge, now)
+
+        if _is_legacy_card(kind, payload):
+            if not keys.verification_token:
+                raise _unauthorized(
+                    SignatureError,
+                    "legacy card callbacks need the app's verification token",
+                )
+            check_timestamp(timestamp, now=now, window=self.window)
+            check_signature(headers, body, keys.verification_token, crypto.card_signature)
+        else:
+            if keys.encrypt_key:
+                check_timestamp(timestamp, now=now, window=self.window)
+                check_signature(headers, body, keys.encrypt_key, crypto.event_signature)
+            elif timestamp:
+                check_timestamp(timestamp, now=now, window=self.window)
+            if keys.verification_token:
+                check_verification_token(_payload_token(payload), keys.verification_token)
+
+        try:
+            event = parse_callback(payload, kind)
+        except ValueError:  # pydantic's ValidationError
+            raise MalformedCallbackError("callback fields have the wrong types") from None
+        if event.app_id and event.app_id != keys.app_id:
+            raise MalformedCallbackError(f"callback is for app {event.app_id}, not {keys.app_id}")
+        return VerifiedCallback(keys.app_id, kind, payload, event, None, now)
