@@ -29,11 +29,13 @@ __all__ = [
     "DEMO_APP_ID",
     "DEMO_APP_SECRET",
     "DEMO_CHAT_ID",
+    "ROOT_DEPARTMENT_ID",
     "TOKEN_KINDS",
     "TOKEN_REUSE_SECONDS",
     "UUID_DEDUP_SECONDS",
     "App",
     "Chat",
+    "Department",
     "EmulatorState",
     "Message",
     "RequestRecord",
@@ -58,6 +60,7 @@ REQUEST_LOG_SIZE = 10_000
 DEMO_APP_ID = "cli_demo"
 DEMO_APP_SECRET = "demo-secret"
 DEMO_CHAT_ID = "oc_demo"
+ROOT_DEPARTMENT_ID = "0"
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
@@ -141,10 +144,35 @@ class Chat:
     owner_id: str | None = None
     chat_type: str = "group"
     attrs: dict[str, Any] = field(default_factory=dict)
+    dissolved: bool = False
+    """A dissolved group answers 232009 and is not listed."""
 
     def has_bot(self, app_id: str) -> bool:
         """Whether the app's bot is a member."""
         return self.bot_app_ids is None or app_id in self.bot_app_ids
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+@dataclass
+class Department:
+    """A department of the emulated tenant; the root (``"0"``) is implicit, never stored.
+
+    Users belong to departments through ``add_user(..., department_ids=[...])`` (custom
+    department ids, kept in ``User.attrs``); a user without any is in the root.
+    """
+
+    department_id: str
+    name: str
+    parent_department_id: str = ROOT_DEPARTMENT_ID
+    open_department_id: str = ""
+    leader_user_id: str | None = None
+    chat_id: str | None = None
+    order: int = 0
+    deleted: bool = False
+    attrs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -249,6 +277,9 @@ class EmulatorState:
         self._requests: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
         self._calls: Counter[str] = Counter()
         self._domains: dict[str, Any] = {}
+        self._departments: dict[str, Department] = {}
+        self._contact_ranges: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._denied_scopes: dict[str, set[str]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -460,6 +491,149 @@ class EmulatorState:
                     chat_type="p2p",
                 )
                 self._chats[chat_id] = chat
+            return replace(chat)
+
+    # -- directory: departments, contact ranges, scopes, dissolved chats -------------------
+
+    def add_department(
+        self,
+        department_id: str,
+        name: str,
+        *,
+        parent_department_id: str = ROOT_DEPARTMENT_ID,
+        open_department_id: str | None = None,
+        leader_user_id: str | None = None,
+        chat_id: str | None = None,
+        order: int = 0,
+        deleted: bool = False,
+        **attrs: Any,
+    ) -> Department:
+        """Add (or replace) a department; ``open_department_id`` defaults to a stable hash."""
+        if not department_id or department_id == ROOT_DEPARTMENT_ID:
+            raise ValueError("a department needs a non-empty department_id other than '0'")
+        department = Department(
+            department_id=department_id,
+            name=name,
+            parent_department_id=parent_department_id or ROOT_DEPARTMENT_ID,
+            open_department_id=open_department_id or "od-" + _sha("dept:" + department_id)[:32],
+            leader_user_id=leader_user_id,
+            chat_id=chat_id,
+            order=int(order),
+            deleted=bool(deleted),
+            attrs=dict(attrs),
+        )
+        with self.lock:
+            self._departments[department_id] = department
+        return replace(department)
+
+    def get_department(self, department_id: str) -> Department | None:
+        """The department with this department_id or open_department_id (deleted ones too)."""
+        with self.lock:
+            department = self._departments.get(department_id)
+            if department is None:
+                department = next(
+                    (
+                        d
+                        for d in self._departments.values()
+                        if d.open_department_id == department_id
+                    ),
+                    None,
+                )
+            return replace(department) if department else None
+
+    def departments(self) -> list[Department]:
+        """Every department (deleted ones too), in the order added."""
+        with self.lock:
+            return [replace(d) for d in self._departments.values()]
+
+    def delete_department(self, department_id: str) -> Department:
+        """Mark a department deleted (KeyError if unknown); its lookups then fail."""
+        with self.lock:
+            department = self._departments[department_id]
+            department.deleted = True
+            return replace(department)
+
+    def department_ancestors(self, department_id: str) -> list[str]:
+        """The custom ids from ``department_id`` up to (not including) the root."""
+        chain: list[str] = []
+        with self.lock:
+            current = self._departments.get(department_id)
+            while current is not None and current.department_id not in chain:
+                chain.append(current.department_id)
+                current = self._departments.get(current.parent_department_id)
+        return chain
+
+    def user_department_ids(self, user: User) -> list[str]:
+        """The custom ids of the departments ``user`` belongs to (``[]``: the root)."""
+        return [str(d) for d in user.attrs.get("department_ids") or []]
+
+    def set_contact_range(
+        self,
+        app_id: str,
+        *,
+        departments: Iterable[str] | None = None,
+        users: Iterable[str] | None = None,
+    ) -> None:
+        """Limit the directory ``app_id`` may read to ``departments`` (with their subtrees)
+        and ``users`` (user_ids); both ``None`` restores the default, the whole tenant.
+        Outside the range the contact API answers 41050 (users) and 40004 (departments)."""
+        with self.lock:
+            if departments is None and users is None:
+                self._contact_ranges.pop(app_id, None)
+            else:
+                self._contact_ranges[app_id] = (
+                    frozenset(departments or ()),
+                    frozenset(users or ()),
+                )
+
+    def user_in_contact_range(self, app_id: str, user: User) -> bool:
+        """Whether ``app_id``'s contacts data range includes ``user``."""
+        with self.lock:
+            limits = self._contact_ranges.get(app_id)
+            if limits is None:
+                return True
+            departments, users = limits
+            if user.user_id in users or ROOT_DEPARTMENT_ID in departments:
+                return True
+            return any(
+                self.department_in_contact_range(app_id, d) for d in self.user_department_ids(user)
+            )
+
+    def department_in_contact_range(self, app_id: str, department_id: str) -> bool:
+        """Whether ``app_id``'s contacts data range includes the department (custom id)."""
+        with self.lock:
+            limits = self._contact_ranges.get(app_id)
+            if limits is None:
+                return True
+            departments = limits[0]
+            if ROOT_DEPARTMENT_ID in departments:
+                return True
+            return any(d in departments for d in self.department_ancestors(department_id))
+
+    def deny_scopes(self, app_id: str, *scopes: str) -> None:
+        """Withdraw API scopes from ``app_id`` (calls needing them answer 99991672)."""
+        with self.lock:
+            self._denied_scopes.setdefault(app_id, set()).update(scopes)
+
+    def grant_scopes(self, app_id: str, *scopes: str) -> None:
+        """Give back scopes taken by :meth:`deny_scopes` (none given: all of them)."""
+        with self.lock:
+            denied = self._denied_scopes.get(app_id, set())
+            if scopes:
+                denied.difference_update(scopes)
+            else:
+                denied.clear()
+
+    def denied_scopes(self, app_id: str) -> set[str]:
+        """The scopes withdrawn from ``app_id`` (every other scope is granted)."""
+        with self.lock:
+            return set(self._denied_scopes.get(app_id, ()))
+
+    def dissolve_chat(self, chat_id: str) -> Chat:
+        """Dissolve a group (KeyError if unknown): it answers 232009 and is no longer listed."""
+        with self.lock:
+            chat = self._chats[chat_id]
+            chat.dissolved = True
             return replace(chat)
 
     # -- tokens ----------------------------------------------------------------------------
