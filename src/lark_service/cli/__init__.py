@@ -20,6 +20,11 @@ _COMMANDS: list[tuple[str, str]] = [
     (".send", "send"),
     (".emulator", "emulator"),
     (".demo", "demo"),
+    (".init", "init"),
+    (".db", "db"),
+    (".app", "app"),
+    (".token", "token"),
+    (".key", "key"),
 ]
 
 
