@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
@@ -42,6 +43,7 @@ ROUTE_MODULES: tuple[str, ...] = (
 OPEN_API_PREFIX = "/open-apis/"
 _MAX_CAPTURE = 1 << 20
 _DISCONNECT_WAIT = 5.0
+_POLL = 0.05
 
 
 def create_app(
@@ -146,13 +148,41 @@ async def _drain(receive: Receive) -> bool:
             return False
 
 
-async def _wait_disconnect(receive: Receive, max_seconds: float) -> bool:
-    """Wait (at most ``max_seconds``) for the client to hang up; True if it did."""
-    with anyio.move_on_after(max_seconds):
-        while True:
+async def _wait_disconnect(
+    receive: Receive, max_seconds: float, closing: threading.Event | None = None
+) -> str:
+    """Wait for the client to hang up: ``"disconnected"``, or ``"closing"`` when the
+    emulator is stopping, or ``"expired"`` after ``max_seconds``."""
+    deadline = anyio.current_time() + max_seconds
+    while True:
+        if closing is not None and closing.is_set():
+            return "closing"
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            return "expired"
+        with anyio.move_on_after(min(remaining, _POLL)):
             if (await receive())["type"] == "http.disconnect":
-                return True
-    return False
+                return "disconnected"
+
+
+async def _sleep(seconds: float, closing: threading.Event) -> None:
+    """Sleep, but wake up early when the emulator is stopping."""
+    deadline = anyio.current_time() + seconds
+    while not closing.is_set():
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            return
+        await anyio.sleep(min(remaining, _POLL))
+
+
+def _abort(raw_send: Send) -> bool:
+    """Abort the socket under uvicorn's request cycle (``send.__self__.transport``)."""
+    cycle = getattr(raw_send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        return False
+    transport.abort()
+    return True
 
 
 def _html_page(status: int) -> bytes:
@@ -168,12 +198,18 @@ class EmulatorApp:
 
     def __init__(self, state: EmulatorState, *, route_modules: Iterable[str] | None = None) -> None:
         self.state = state
+        self.closing = threading.Event()
+        """Set by :meth:`close`: hung calls (``timeout`` faults, latency) end at once."""
         modules: Sequence[str] = tuple(ROUTE_MODULES if route_modules is None else route_modules)
         self.router = Starlette(
             routes=_load_routes(state, modules),
             exception_handlers={FeishuError: _feishu_error, HTTPException: _http_error},
         )
         self.router.state.emulator = state
+
+    def close(self) -> None:
+        """Release calls that are hanging on purpose, before the server shuts down."""
+        self.closing.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -219,7 +255,7 @@ class EmulatorApp:
         capture = _Capture(send, call_log_id, log)
         try:
             if latency_ms > 0:
-                await anyio.sleep(latency_ms / 1000)
+                await _sleep(latency_ms / 1000, self.closing)
             if fault is None:
                 await self.router(scope, receive, capture)
             else:
@@ -264,7 +300,14 @@ class EmulatorApp:
             }
             await _respond(capture, p["http_status"], body_bytes, "application/json", headers)
         elif fault.kind == "timeout":
-            if await _drain(receive) or await _wait_disconnect(receive, p["max_seconds"]):
+            outcome = "disconnected" if await _drain(receive) else "expired"
+            if outcome == "expired":
+                outcome = await _wait_disconnect(receive, p["max_seconds"], self.closing)
+            if outcome == "closing" and _abort(raw_send):
+                log()
+                await _wait_disconnect(receive, _DISCONNECT_WAIT)
+                return
+            if outcome == "disconnected":
                 log()
                 return
             await _respond(capture, 504, _html_page(504), "text/html", {})
@@ -284,10 +327,7 @@ class EmulatorApp:
         """
         if await _drain(receive):
             return
-        cycle = getattr(raw_send, "__self__", None)
-        transport = getattr(cycle, "transport", None)
-        if transport is None or not hasattr(transport, "abort"):
+        if not _abort(raw_send):
             raise ConnectionResetError("lark-service emulator: injected connection reset")
-        transport.abort()
         # Let the server notice the connection is gone, so it neither logs nor answers a 500.
         await _wait_disconnect(receive, _DISCONNECT_WAIT)

@@ -19,6 +19,8 @@ from .state import App, Chat, EmulatorState, Message, RequestRecord, Token, User
 if TYPE_CHECKING:
     import uvicorn
 
+    from .app import EmulatorApp
+
 __all__ = ["DEFAULT_PORT", "Emulator", "run"]
 
 DEFAULT_PORT = 8900
@@ -26,21 +28,31 @@ _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 10.0
 
 
-def _server_class() -> Callable[[uvicorn.Config, threading.Event], uvicorn.Server]:
+def _server_class() -> Callable[
+    [uvicorn.Config, EmulatorApp, threading.Event | None], uvicorn.Server
+]:
     import uvicorn
 
-    class _ReadyServer(uvicorn.Server):
-        """A uvicorn server that says when it is listening."""
+    class _EmulatorServer(uvicorn.Server):
+        """A uvicorn server that says when it listens and releases hung calls on shutdown."""
 
-        def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        def __init__(
+            self, config: uvicorn.Config, app: EmulatorApp, ready: threading.Event | None
+        ) -> None:
             super().__init__(config)
+            self.emulator_app = app
             self.ready = ready
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
-            self.ready.set()
+            if self.ready is not None:
+                self.ready.set()
 
-    return _ReadyServer
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            self.emulator_app.close()
+            await super().shutdown(sockets=sockets)
+
+    return _EmulatorServer
 
 
 class Emulator:
@@ -67,6 +79,7 @@ class Emulator:
         self.state = state or EmulatorState()
         self.log_level = log_level
         self._server: uvicorn.Server | None = None
+        self._app: EmulatorApp | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -103,8 +116,9 @@ class Emulator:
             sock.close()
             raise
         self.port = int(sock.getsockname()[1])
+        app = create_app(self.state)
         config = uvicorn.Config(
-            create_app(self.state),
+            app,
             log_level=self.log_level,
             log_config=None,
             access_log=False,
@@ -117,7 +131,7 @@ class Emulator:
             timeout_graceful_shutdown=1,
         )
         ready = threading.Event()
-        server = _server_class()(config, ready)
+        server = _server_class()(config, app, ready)
         thread = threading.Thread(
             target=server.run,
             kwargs={"sockets": [sock]},
@@ -131,15 +145,17 @@ class Emulator:
                 server.should_exit = True
                 sock.close()
                 raise RuntimeError(f"the emulator failed to start on {self.host}:{self.port}")
-        self._server, self._thread = server, thread
+        self._server, self._thread, self._app = server, thread, app
         return self
 
     def stop(self) -> None:
         """Stop the server and wait for its thread (open connections get 1 s to finish)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
+        server, thread, app = self._server, self._thread, self._app
+        self._server = self._thread = self._app = None
         if server is None or thread is None:
             return
+        if app is not None:
+            app.close()
         server.should_exit = True
         thread.join(_STOP_TIMEOUT)
 
@@ -317,13 +333,14 @@ def run(
     state = state or EmulatorState()
     if seed_demo:
         state.seed_demo()
-    uvicorn.run(
-        create_app(state),
+    app = create_app(state)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level=log_level,
         lifespan="off",
         ws="none",
-        http="h11",  # keeps Feishu's header casing (see Emulator.start)
         timeout_graceful_shutdown=1,
     )
+    _server_class()(config, app, None).run()
