@@ -36,6 +36,8 @@ __all__ = ["ROUTE_MODULES", "EmulatorApp", "create_app"]
 ROUTE_MODULES: tuple[str, ...] = (
     "lark_service.testing.emulator.routes_auth",
     "lark_service.testing.emulator.routes_im",
+    "lark_service.testing.emulator.routes_contact",
+    "lark_service.testing.emulator.routes_chats",
     "lark_service.testing.emulator.control",
 )
 """Modules whose ``routes(state)`` make up the emulator. Add yours here."""
@@ -300,8 +302,9 @@ class EmulatorApp:
             }
             await _respond(capture, p["http_status"], body_bytes, "application/json", headers)
         elif fault.kind == "timeout":
-            outcome = "disconnected" if await _drain(receive) else "expired"
-            if outcome == "expired":
+            if await _drain(receive):
+                outcome = "disconnected"
+            else:
                 outcome = await _wait_disconnect(receive, p["max_seconds"], self.closing)
             if outcome == "closing" and _abort(raw_send):
                 log()

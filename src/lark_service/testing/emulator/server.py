@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
-from .state import App, Chat, EmulatorState, Message, RequestRecord, Token, User
+from .state import App, Chat, Department, EmulatorState, Message, RequestRecord, Token, User
 
 if TYPE_CHECKING:
     import uvicorn
@@ -238,6 +238,65 @@ class Emulator:
     def open_id(self, user_id: str, app_id: str) -> str:
         """The open_id ``app_id`` sees for ``user_id``."""
         return self.state.open_id(user_id, app_id)
+
+    # -- directory (contact and chats) -----------------------------------------------------
+
+    def add_department(
+        self,
+        department_id: str,
+        name: str,
+        *,
+        parent_department_id: str = "0",
+        open_department_id: str | None = None,
+        leader_user_id: str | None = None,
+        deleted: bool = False,
+        **attrs: Any,
+    ) -> Department:
+        """Add a department under ``parent_department_id`` (``"0"``: the root). Put users in
+        it with ``add_user(..., department_ids=[department_id])``."""
+        return self.state.add_department(
+            department_id,
+            name,
+            parent_department_id=parent_department_id,
+            open_department_id=open_department_id,
+            leader_user_id=leader_user_id,
+            deleted=deleted,
+            **attrs,
+        )
+
+    def delete_department(self, department_id: str) -> Department:
+        """Mark a department deleted: its lookups answer 40015 or ``is_deleted``."""
+        return self.state.delete_department(department_id)
+
+    def set_contact_range(
+        self,
+        app_id: str,
+        *,
+        departments: Iterable[str] | None = None,
+        users: Iterable[str] | None = None,
+    ) -> None:
+        """Limit what ``app_id`` may read of the directory (41050 / 40004 outside it);
+        both ``None``: the whole tenant again."""
+        self.state.set_contact_range(app_id, departments=departments, users=users)
+
+    def deny_scopes(self, app_id: str, *scopes: str) -> None:
+        """Withdraw scopes from ``app_id``: calls needing them answer 99991672."""
+        self.state.deny_scopes(app_id, *scopes)
+
+    def grant_scopes(self, app_id: str, *scopes: str) -> None:
+        """Give back withdrawn scopes (none given: all)."""
+        self.state.grant_scopes(app_id, *scopes)
+
+    def dissolve_chat(self, chat_id: str) -> Chat:
+        """Dissolve a group: it answers 232009 and is no longer listed."""
+        return self.state.dissolve_chat(chat_id)
+
+    def seed_directory(self, **options: Any) -> dict[str, Any]:
+        """Add a synthetic organisation (``users=50, departments=5, chats=3, domain=,
+        seed=``); see :func:`routes_contact.seed_directory`."""
+        from .routes_contact import seed_directory
+
+        return seed_directory(self.state, **options)
 
     # -- inspection ------------------------------------------------------------------------
 
