@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -193,3 +194,27 @@ def test_concurrent_sends_and_pokes(emu: Emulator) -> None:
     assert len(emu.messages(chat_id="oc_demo")) == 160
     assert emu.token_fetches("cli_demo", "tenant") == 10
     assert len(emu.requests(path=MESSAGES_PATH)) == 160
+
+
+def test_stopping_releases_a_call_hung_by_a_timeout_fault() -> None:
+    emu = Emulator().start()
+    emu.inject_fault("/open-apis/*", "timeout")
+    outcome: list[BaseException | int] = []
+
+    def call() -> None:
+        try:
+            outcome.append(httpx.post(emu.url + "/open-apis/x", timeout=30).status_code)
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 10
+    while emu.faults() and time.monotonic() < deadline:  # wait until the call has arrived
+        threading.Event().wait(0.01)
+    emu.stop()
+    caller.join(10)
+
+    assert not caller.is_alive()
+    [result] = outcome
+    assert isinstance(result, httpx.TransportError)
