@@ -9,6 +9,8 @@ Routes::
     GET  /healthz                    alive
     GET  /readyz                     database (and broker) reachable
 
+This module imports FastAPI; ``lark_service.server`` itself stays light.
+
 A callback is verified (:class:`~lark_service.callbacks.CallbackVerifier`), stored with its
 dedup keys, handed to the dispatcher and acknowledged — in that order, so a 200 always means
 "stored". A duplicate is acknowledged and not run again. Failures answer a short JSON error
@@ -26,6 +28,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
 from ..callbacks.dispatch import Dispatcher, StorageUnavailableError
 from ..callbacks.models import LegacyCardActionEvent
 from ..callbacks.verify import DEFAULT_MAX_BODY, DEFAULT_WINDOW, CallbackVerifier, Kind
@@ -33,9 +38,6 @@ from ..errors import CallbackError
 from ..logging import get_logger
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI, Request
-    from starlette.responses import Response
-
     from ..callbacks.dispatch import CardUpdater
     from ..callbacks.keys import KeyLookup
     from ..callbacks.rabbitmq import RabbitTopology
@@ -138,8 +140,6 @@ def create_app(
     ``"rabbitmq"`` (default: RabbitMQ when ``amqp_url`` or ``LARK_AMQP_URL`` is set).
     ``clock`` feeds the timestamp window and the outbox (tests).
     """
-    from fastapi import FastAPI
-
     from ..callbacks.keys import keys_from_settings
     from ..callbacks.router import CallbackRouter
     from ..config import get_settings
