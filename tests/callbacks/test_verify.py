@@ -110,7 +110,7 @@ def test_url_verification_plain_and_encrypted(verifier: CallbackVerifier) -> Non
     payload = url_verification_payload("ch-1", VT)
     plain = json.dumps(payload).encode()
     assert verifier.verify("event", APP, {}, plain).challenge == "ch-1"
-    headers, body = signed_request(payload, encrypt_key=EK)
+    _, body = signed_request(payload, encrypt_key=EK)
     assert verifier.verify("card", APP, {}, body).challenge == "ch-1"
 
 
@@ -184,8 +184,8 @@ def test_wrong_signature_is_401(verifier: CallbackVerifier, clock: FakeClock) ->
 
 
 def test_a_tampered_body_is_401(verifier: CallbackVerifier, clock: FakeClock) -> None:
-    headers, body = sign(card(), clock)
-    other_headers, other_body = sign(card(), clock)
+    headers, _ = sign(card(), clock)
+    _, other_body = sign(card(), clock)
     expect(SignatureError, 401, verifier.verify, "card", APP, headers, other_body)
 
 
