@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
+LINT := src tests scripts $(wildcard benchmarks)
 
 .PHONY: install demo test check fmt bench unasync clean
 
@@ -22,15 +23,15 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 check: $(STAMP)
-	$(PY) -m ruff format --check src tests benchmarks scripts
-	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check $(LINT)
+	$(PY) -m ruff check $(LINT)
 	$(PY) -m mypy
 	$(PY) scripts/unasync.py --check
 
 fmt: $(STAMP)
 	$(PY) scripts/unasync.py
-	$(PY) -m ruff format src tests benchmarks scripts
-	$(PY) -m ruff check --fix src tests benchmarks scripts
+	$(PY) -m ruff format $(LINT)
+	$(PY) -m ruff check --fix $(LINT)
 
 unasync: $(STAMP)
 	$(PY) scripts/unasync.py
