@@ -36,6 +36,7 @@ __all__ = ["ROUTE_MODULES", "EmulatorApp", "create_app"]
 ROUTE_MODULES: tuple[str, ...] = (
     "lark_service.testing.emulator.routes_auth",
     "lark_service.testing.emulator.routes_im",
+    "lark_service.testing.emulator.routes_callbacks",
     "lark_service.testing.emulator.routes_contact",
     "lark_service.testing.emulator.routes_chats",
     "lark_service.testing.emulator.control",
