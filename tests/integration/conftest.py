@@ -66,3 +66,30 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
         dispose_engine(url)
         with psycopg.connect(_libpq_dsn(postgres_url), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def require_rabbitmq() -> str:
+    """The test broker's URL (``LARK_TEST_AMQP_URL``); skips, or fails under ``CI=true``."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = os.environ.get("LARK_TEST_AMQP_URL", DEFAULT_AMQP_URL)
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), 3):
+            pass
+    except OSError as exc:
+        reason = f"RabbitMQ at LARK_TEST_AMQP_URL is unreachable: {type(exc).__name__}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + " (CI=true: RabbitMQ tests must run)")
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """The RabbitMQ broker for tests; use unique exchange/queue names and delete them."""
+    return require_rabbitmq()
