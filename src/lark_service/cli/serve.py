@@ -1,0 +1,111 @@
+"""``lark-service serve``: the callback server (FastAPI under uvicorn)."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import user_errors
+
+__all__ = ["serve"]
+
+
+def _delays(value: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter("expected seconds separated by commas, e.g. 1,5,30") from None
+    if not delays or any(d < 0 for d in delays):
+        raise click.BadParameter("expected at least one non-negative delay")
+    return delays
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--handlers",
+    "handlers",
+    multiple=True,
+    metavar="MODULE:ROUTER",
+    help="A CallbackRouter to load (module:attr or file.py:attr); repeatable.",
+)
+@click.option(
+    "--dispatcher",
+    type=click.Choice(["inprocess", "rabbitmq"]),
+    default=None,
+    help="Where handlers run (default: rabbitmq when LARK_AMQP_URL is set, else inprocess).",
+)
+@click.option("--amqp-url", envvar="LARK_AMQP_URL", default=None, help="RabbitMQ URL.")
+@click.option("--database-url", envvar="LARK_DATABASE_URL", default=None, help="State DB URL.")
+@click.option(
+    "--exchange", envvar="LARK_AMQP_EXCHANGE", default="lark.callbacks", show_default=True
+)
+@click.option("--queue", envvar="LARK_AMQP_QUEUE", default="lark.callbacks", show_default=True)
+@click.option("--workers", default=8, show_default=True, help="In-process handler tasks.")
+@click.option(
+    "--max-attempts", default=5, show_default=True, help="Runs before a callback is dead."
+)
+@click.option(
+    "--retry-delays", default="1,5,30,120", show_default=True, help="Seconds between runs."
+)
+@click.option(
+    "--reply-wait",
+    default=1.0,
+    show_default=True,
+    help="Seconds a card answer waits for an in-process handler's toast/card.",
+)
+@click.option("--shutdown-timeout", default=10.0, show_default=True, help="Graceful stop (s).")
+@click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
+@user_errors
+def serve(
+    host: str,
+    port: int,
+    handlers: tuple[str, ...],
+    dispatcher: str | None,
+    amqp_url: str | None,
+    database_url: str | None,
+    exchange: str,
+    queue: str,
+    workers: int,
+    max_attempts: int,
+    retry_delays: str,
+    reply_wait: float,
+    shutdown_timeout: float,
+    log_level: str | None,
+) -> None:
+    """Run the callback server: /callbacks/{app_id}/event, /callbacks/{app_id}/card,
+    /healthz and /readyz. SIGTERM/SIGINT stop it gracefully."""
+    import uvicorn
+
+    from ..callbacks.loader import load_routers
+    from ..callbacks.rabbitmq import RabbitTopology
+    from ..logging import configure_logging
+    from ..server import ServerConfig, create_app
+
+    configure_logging(log_level)
+    delays = _delays(retry_delays)
+    router = load_routers(handlers)
+    app = create_app(
+        router,
+        dispatcher=dispatcher,
+        database_url=database_url,
+        amqp_url=amqp_url,
+        topology=RabbitTopology(
+            exchange=exchange, queue=queue, retry_delays=delays, max_attempts=max_attempts
+        ),
+        config=ServerConfig(
+            workers=workers,
+            max_attempts=max_attempts,
+            retry_delays=delays,
+            reply_wait=reply_wait,
+            shutdown_timeout=shutdown_timeout,
+        ),
+    )
+    click.echo(f"lark-service: callbacks on http://{host}:{port}/callbacks/ ({len(router)} routes)")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=(log_level or "warning").lower(),
+        timeout_graceful_shutdown=int(shutdown_timeout),
+    )
