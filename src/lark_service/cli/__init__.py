@@ -25,6 +25,9 @@ _COMMANDS: list[tuple[str, str]] = [
     (".app", "app"),
     (".token", "token"),
     (".key", "key"),
+    (".serve", "serve"),
+    (".worker", "worker"),
+    (".callbacks", "callbacks"),
 ]
 
 
