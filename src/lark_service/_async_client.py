@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -18,6 +19,11 @@ from .config import Settings, get_settings
 from .credentials import AsyncCredentialPool, TokenStore, open_token_store
 from .credentials._types import Clock
 from .messaging import AsyncMessagingClient
+
+if TYPE_CHECKING:
+    from .cards._async_client import AsyncCardsClient
+    from .chats._async_client import AsyncChatsClient
+    from .contact._async_client import AsyncContactClient
 
 __all__ = ["AsyncLarkClient"]
 
@@ -82,6 +88,31 @@ class AsyncLarkClient:
             timeout=self._timeout,
         )
         self.messaging = AsyncMessagingClient(self._pipeline)
+
+    @functools.cached_property
+    def cards(self) -> AsyncCardsClient:
+        """Card builders and delayed card updates (imported on first use)."""
+        from .cards._async_client import AsyncCardsClient
+
+        return AsyncCardsClient(self._pipeline)
+
+    @functools.cached_property
+    def contact(self) -> AsyncContactClient:
+        """Users and departments, with the per-app user cache in the state database."""
+        from .contact._async_client import AsyncContactClient
+
+        return AsyncContactClient(
+            self._pipeline,
+            database_url=self.settings.resolved_database_url,
+            clock=self.credentials.clock,
+        )
+
+    @functools.cached_property
+    def chats(self) -> AsyncChatsClient:
+        """Group chats: find by name, read, list, members."""
+        from .chats._async_client import AsyncChatsClient
+
+        return AsyncChatsClient(self._pipeline)
 
     @property
     def app_id(self) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 __all__ = [
@@ -18,13 +18,16 @@ __all__ = [
     "Background",
     "KeyedLocks",
     "async_blocking",
+    "async_map_bounded",
     "async_sleep",
     "blocking",
+    "map_bounded",
     "sleep",
 ]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def sleep(seconds: float) -> None:
@@ -43,6 +46,30 @@ def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 async def async_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking ``fn`` in a worker thread so the event loop keeps running."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def map_bounded(fn: Callable[[T], R], items: Sequence[T], limit: int) -> list[R]:
+    """``[fn(item) for item in items]``, at most ``limit`` at a time in worker threads."""
+    if limit <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(limit, len(items))
+    with ThreadPoolExecutor(workers, thread_name_prefix="lark-service-map") as pool:
+        return list(pool.map(fn, items))
+
+
+async def async_map_bounded(
+    fn: Callable[[T], Awaitable[R]], items: Sequence[T], limit: int
+) -> list[R]:
+    """``[await fn(item) for item in items]``, at most ``limit`` at a time as tasks."""
+    gate = asyncio.Semaphore(max(1, limit))
+
+    async def run(item: T) -> R:
+        async with gate:
+            return await fn(item)
+
+    return list(await asyncio.gather(*(run(item) for item in items)))
 
 
 class KeyedLocks:

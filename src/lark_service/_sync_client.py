@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,6 +20,11 @@ from .config import Settings, get_settings
 from .credentials import CredentialPool, TokenStore, open_token_store
 from .credentials._types import Clock
 from .messaging import MessagingClient
+
+if TYPE_CHECKING:
+    from .cards._sync_client import CardsClient
+    from .chats._sync_client import ChatsClient
+    from .contact._sync_client import ContactClient
 
 __all__ = ["LarkClient"]
 
@@ -83,6 +89,31 @@ class LarkClient:
             timeout=self._timeout,
         )
         self.messaging = MessagingClient(self._pipeline)
+
+    @functools.cached_property
+    def cards(self) -> CardsClient:
+        """Card builders and delayed card updates (imported on first use)."""
+        from .cards._sync_client import CardsClient
+
+        return CardsClient(self._pipeline)
+
+    @functools.cached_property
+    def contact(self) -> ContactClient:
+        """Users and departments, with the per-app user cache in the state database."""
+        from .contact._sync_client import ContactClient
+
+        return ContactClient(
+            self._pipeline,
+            database_url=self.settings.resolved_database_url,
+            clock=self.credentials.clock,
+        )
+
+    @functools.cached_property
+    def chats(self) -> ChatsClient:
+        """Group chats: find by name, read, list, members."""
+        from .chats._sync_client import ChatsClient
+
+        return ChatsClient(self._pipeline)
 
     @property
     def app_id(self) -> str | None:

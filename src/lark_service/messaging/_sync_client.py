@@ -3,42 +3,542 @@
 
 from __future__ import annotations
 
-from .._sync_pipeline import Pipeline
-from ._build import build_message_body, check_receiver, text_content
-from .models import Message, ReceiveIdType
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-__all__ = ["MessagingClient"]
+from .. import _concurrency, errors
+from .._sync_pipeline import Pipeline
+from .._http import ApiResponse
+from ..cards._schema import allows_shared_update, card_content
+from ._build import (
+    EDITABLE_TYPES,
+    build_edit_body,
+    build_message_body,
+    build_reply_body,
+    check_message_id,
+    check_receiver,
+    content_disposition_filename,
+    content_for,
+    post_content,
+    resource_key,
+    resource_of,
+    text_content,
+)
+from ._limiter import SendRateLimiter
+from ._media import MediaSource, is_file_key, is_image_key, prepare_file, prepare_image
+from .models import (
+    BatchItem,
+    BatchResult,
+    FileAsset,
+    ImageAsset,
+    Message,
+    MessageReceipt,
+    MessageResource,
+    ReceiveIdType,
+)
+from .post import Post, markdown_to_post
+
+__all__ = ["DEFAULT_BATCH_CONCURRENCY", "MessagingClient", "BatchProgress"]
 
 _MESSAGES = "/open-apis/im/v1/messages"
+_IMAGES = "/open-apis/im/v1/images"
+_FILES = "/open-apis/im/v1/files"
+DEFAULT_BATCH_CONCURRENCY = 10
+
+BatchProgress = Callable[[BatchItem, int, int], None]
+"""``progress(item, done, total)``: called once per receiver as it finishes (from worker
+threads in the sync client, so keep it quick and thread-safe)."""
 
 
 class MessagingClient:
-    """Messages: send, reply, edit, recall (``im/v1/messages``)."""
+    """Messages: send, upload, reply, edit, update, recall, read (``im/v1``)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, *, limiter: SendRateLimiter | None = None) -> None:
         self._pipeline = pipeline
+        self.limiter = limiter or SendRateLimiter()
+        """Paces :meth:`send_batch` (Feishu's 50/s per app, 5/s per receiver); replaceable."""
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send_message(
+        self,
+        receive_id: str,
+        content: Any,
+        *,
+        msg_type: str = "text",
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> Message:
+        """Send any message type: ``content`` as :func:`~._build.content_for` takes it.
+
+        ``POST /open-apis/im/v1/messages`` (with a ``uuid``, reused by every retry). Raises
+        ValidationError before sending; NotFoundError / InvalidParameterError for unknown
+        receivers, PermissionDeniedError when the bot is not in the chat.
+        """
+        id_type = check_receiver(receive_id, receive_id_type)
+        body = build_message_body(receive_id, msg_type, content_for(msg_type, content))
+        return self._send(id_type, body, app_id)
 
     def send_text_message(
         self,
         receive_id: str,
         text: str,
         *,
+        mentions: Sequence[str] | Mapping[str, str] | None = None,
+        at_all: bool = False,
         receive_id_type: ReceiveIdType | None = None,
         app_id: str | None = None,
     ) -> Message:
-        """Send a text message to a user, chat or email.
+        """Send a text message to a user, chat or email; ``mentions`` (open_ids) and
+        ``at_all`` put @-mentions in front.
 
-        ``POST /open-apis/im/v1/messages``. Raises ValidationError (empty id or text, text over
-        150 KB) before sending; NotFoundError / InvalidParameterError for unknown receivers,
-        PermissionDeniedError when the bot is not in the chat.
+        ``POST /open-apis/im/v1/messages``. Raises ValidationError (empty id or text, bad
+        mention, text over 150 KB) before sending; NotFoundError / InvalidParameterError for
+        unknown receivers, PermissionDeniedError when the bot is not in the chat.
         """
         id_type = check_receiver(receive_id, receive_id_type)
-        body = build_message_body(receive_id, "text", text_content(text))
+        content = text_content(text, mentions=mentions, at_all=at_all)
+        body = build_message_body(receive_id, "text", content)
+        return self._send(id_type, body, app_id)
+
+    def send_rich_text_message(
+        self,
+        receive_id: str,
+        post: Post | Mapping[str, Any],
+        *,
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> Message:
+        """Send a rich text (``post``) message: a :class:`Post` or ``{"zh_cn": {...}}``.
+
+        ``POST /open-apis/im/v1/messages``. Raises ValidationError (bad shape, over 30 KB)
+        before sending; InvalidParameterError (230001) for content Feishu rejects.
+        """
+        id_type = check_receiver(receive_id, receive_id_type)
+        body = build_message_body(receive_id, "post", post_content(post))
+        return self._send(id_type, body, app_id)
+
+    def send_markdown_message(
+        self,
+        receive_id: str,
+        markdown: str,
+        *,
+        title: str | None = None,
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> Message:
+        """Send Markdown as a rich text message (see :func:`markdown_to_post`).
+
+        ``POST /open-apis/im/v1/messages``. Raises ValidationError (empty, over 30 KB) before
+        sending; the errors of :meth:`send_rich_text_message`.
+        """
+        id_type = check_receiver(receive_id, receive_id_type)
+        post = markdown_to_post(markdown, title=title)
+        body = build_message_body(receive_id, "post", post.to_content())
+        return self._send(id_type, body, app_id)
+
+    def send_image_message(
+        self,
+        receive_id: str,
+        image: MediaSource,
+        *,
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> Message:
+        """Send an image: an ``image_key`` (``img_…``), or a path / bytes uploaded first.
+
+        ``POST /open-apis/im/v1/images`` (when uploading), then ``POST …/im/v1/messages``.
+        Raises ValidationError (not an image, empty, over 10 MB) before any request;
+        InvalidParameterError for an unknown image_key.
+        """
+        id_type = check_receiver(receive_id, receive_id_type)
+        image_key = self._image_key(image, app_id)
+        body = build_message_body(receive_id, "image", {"image_key": image_key})
+        return self._send(id_type, body, app_id)
+
+    def send_file_message(
+        self,
+        receive_id: str,
+        file: MediaSource,
+        *,
+        file_name: str | None = None,
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> Message:
+        """Send a file: a ``file_key`` (``file_…``), or a path / bytes uploaded first (its
+        ``file_type`` read from the content).
+
+        ``POST /open-apis/im/v1/files`` (when uploading), then ``POST …/im/v1/messages``.
+        Raises ValidationError (empty, over 30 MB) before any request; InvalidParameterError
+        for an unknown file_key.
+        """
+        id_type = check_receiver(receive_id, receive_id_type)
+        file_key = self._file_key(file, file_name, app_id)
+        body = build_message_body(receive_id, "file", {"file_key": file_key})
+        return self._send(id_type, body, app_id)
+
+    def send_interactive_card(
+        self,
+        receive_id: str,
+        card: Any,
+        *,
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> Message:
+        """Send a card: a :class:`~lark_service.cards.Card`, a v1 or v2 card dict, a template
+        (``template_card(...)``) or a CardKit ``card_id`` reference.
+
+        ``POST /open-apis/im/v1/messages`` (``msg_type=interactive``). Raises ValidationError
+        (not a card, over 30 KB) before sending; InvalidParameterError (230099) for a card
+        Feishu cannot render.
+        """
+        id_type = check_receiver(receive_id, receive_id_type)
+        body = build_message_body(receive_id, "interactive", card_content(card))
+        return self._send(id_type, body, app_id)
+
+    def _send(self, id_type: str, body: dict[str, Any], app_id: str | None) -> Message:
         response = self._pipeline.request(
-            "POST",
-            _MESSAGES,
-            params={"receive_id_type": id_type},
-            json=body,
-            app_id=app_id,
+            "POST", _MESSAGES, params={"receive_id_type": id_type}, json=body, app_id=app_id
         )
         return Message.from_response(response)
+
+    # -- uploads and downloads -------------------------------------------------------------
+
+    def upload_image(
+        self, image: MediaSource, *, image_type: str = "message", app_id: str | None = None
+    ) -> ImageAsset:
+        """Upload an image (JPEG, PNG, WEBP, GIF, TIFF, BMP or ICO, at most 10 MB).
+
+        ``POST /open-apis/im/v1/images`` (multipart). The type is read from the content.
+        Raises ValidationError (empty, too big, not an image, bad image_type) before any
+        request; PermissionDeniedError without the ``im:resource`` scope.
+        """
+        if image_type not in ("message", "avatar"):
+            raise errors.ValidationError(
+                f"image_type must be 'message' or 'avatar', not {image_type!r}",
+                field="image_type",
+            )
+        upload = _concurrency.blocking(prepare_image, image)
+        response = self._pipeline.request(
+            "POST",
+            _IMAGES,
+            data={"image_type": image_type},
+            files={"image": (upload.file_name, upload.data, upload.mime_type)},
+            app_id=app_id,
+        )
+        return ImageAsset.from_response(
+            response,
+            data={
+                **response.data,
+                "image_format": upload.image_format,
+                "size": len(upload.data),
+            },
+        )
+
+    def upload_file(
+        self,
+        file: MediaSource,
+        *,
+        file_name: str | None = None,
+        file_type: str | None = None,
+        duration_ms: int | None = None,
+        app_id: str | None = None,
+    ) -> FileAsset:
+        """Upload a file (at most 30 MB) as opus, mp4, pdf, doc, xls, ppt or stream.
+
+        ``POST /open-apis/im/v1/files`` (multipart). ``file_type`` is read from the content
+        unless given; ``duration_ms`` is for audio and video. Raises ValidationError (empty,
+        too big, bad file_type) before any request.
+        """
+        upload = _concurrency.blocking(
+            prepare_file, file, file_name=file_name, file_type=file_type
+        )
+        form: dict[str, str] = {"file_type": upload.file_type, "file_name": upload.file_name}
+        if duration_ms is not None:
+            if not isinstance(duration_ms, int) or duration_ms < 0:
+                raise errors.ValidationError(
+                    "duration_ms must be a non-negative int", field="duration_ms"
+                )
+            form["duration"] = str(duration_ms)
+        response = self._pipeline.request(
+            "POST",
+            _FILES,
+            data=form,
+            files={"file": (upload.file_name, upload.data, upload.mime_type)},
+            app_id=app_id,
+        )
+        return FileAsset.from_response(
+            response,
+            data={
+                **response.data,
+                "file_type": upload.file_type,
+                "file_name": upload.file_name,
+                "size": len(upload.data),
+            },
+        )
+
+    def download_image(self, image_key: str, *, app_id: str | None = None) -> MessageResource:
+        """Download an image this app uploaded.
+
+        ``GET /open-apis/im/v1/images/:image_key``. Raises ValidationError for a bad key;
+        InvalidParameterError / PermissionDeniedError for a key of another app.
+        """
+        key = resource_key(image_key, "image_key")
+        response = self._pipeline.request(
+            "GET", f"{_IMAGES}/{key}", app_id=app_id, binary=True
+        )
+        return _resource(response)
+
+    def download_file(self, file_key: str, *, app_id: str | None = None) -> MessageResource:
+        """Download a file this app uploaded.
+
+        ``GET /open-apis/im/v1/files/:file_key``. Raises ValidationError for a bad key;
+        InvalidParameterError / PermissionDeniedError for a key of another app.
+        """
+        key = resource_key(file_key, "file_key")
+        response = self._pipeline.request(
+            "GET", f"{_FILES}/{key}", app_id=app_id, binary=True
+        )
+        return _resource(response)
+
+    def download_message_resource(
+        self,
+        message_id: str,
+        file_key: str,
+        *,
+        resource_type: str = "file",
+        app_id: str | None = None,
+    ) -> MessageResource:
+        """Download an image or file from a message (``resource_type`` ``image`` or
+        ``file``; audio and video are ``file``).
+
+        ``GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=``. Raises
+        ValidationError for bad ids; InvalidParameterError when the key is not in the message
+        (234043 for card resources).
+        """
+        message_id = check_message_id(message_id)
+        key = resource_key(file_key, "file_key")
+        response = self._pipeline.request(
+            "GET",
+            f"{_MESSAGES}/{message_id}/resources/{key}",
+            params={"type": resource_of(resource_type)},
+            app_id=app_id,
+            binary=True,
+        )
+        return _resource(response)
+
+    def _image_key(self, image: Any, app_id: str | None) -> str:
+        if is_image_key(image):
+            return str(image)
+        return (self.upload_image(image, app_id=app_id)).image_key
+
+    def _file_key(self, file: Any, file_name: str | None, app_id: str | None) -> str:
+        if is_file_key(file):
+            return str(file)
+        return (self.upload_file(file, file_name=file_name, app_id=app_id)).file_key
+
+    def _media_content(self, msg_type: str, content: Any, app_id: str | None) -> Any:
+        """Upload a path or bytes given for an image/file message; anything else unchanged."""
+        if isinstance(content, Mapping) or (
+            isinstance(content, str) and (is_image_key(content) or is_file_key(content))
+        ):
+            return content
+        if msg_type == "image":
+            return self._image_key(content, app_id)
+        if msg_type == "file":
+            return self._file_key(content, None, app_id)
+        return content
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def reply_message(
+        self,
+        message_id: str,
+        content: Any,
+        *,
+        msg_type: str = "text",
+        reply_in_thread: bool = False,
+        app_id: str | None = None,
+    ) -> Message:
+        """Reply to a message (a ``str`` is text), optionally in its thread.
+
+        ``POST /open-apis/im/v1/messages/:message_id/reply`` (with a ``uuid`` reused by
+        retries). Raises ValidationError before sending; NotFoundError (230011) when the
+        message was recalled, InvalidParameterError for thread replies where unsupported.
+        """
+        message_id = check_message_id(message_id)
+        content = self._media_content(msg_type, content, app_id)
+        body = build_reply_body(
+            msg_type, content_for(msg_type, content), reply_in_thread=bool(reply_in_thread)
+        )
+        response = self._pipeline.request(
+            "POST", f"{_MESSAGES}/{message_id}/reply", json=body, app_id=app_id
+        )
+        return Message.from_response(response)
+
+    def edit_message(
+        self, message_id: str, text: str | Post | Mapping[str, Any], *, app_id: str | None = None
+    ) -> Message:
+        """Edit a text message (``text`` a str) or a rich text one (a Post or post dict).
+
+        ``PUT /open-apis/im/v1/messages/:message_id`` (at most 20 edits, own messages only).
+        Raises ValidationError before sending; NotFoundError (230011) for a recalled message,
+        InvalidParameterError (230054) for other message types or past the edit limit.
+        """
+        message_id = check_message_id(message_id)
+        msg_type = "text" if isinstance(text, str) else "post"
+        assert msg_type in EDITABLE_TYPES
+        body = build_edit_body(msg_type, content_for(msg_type, text))
+        response = self._pipeline.request(
+            "PUT", f"{_MESSAGES}/{message_id}", json=body, app_id=app_id
+        )
+        return Message.from_response(response)
+
+    def update_card(
+        self, message_id: str, card: Any, *, app_id: str | None = None
+    ) -> MessageReceipt:
+        """Replace a sent card for everyone (a shared card: ``config.update_multi``).
+
+        ``PATCH /open-apis/im/v1/messages/:message_id``. Raises ValidationError (not a card,
+        a v1 card without ``"update_multi": true``, over 30 KB) before sending;
+        InvalidParameterError when the sent card was not shared, NotFoundError (230011) when
+        recalled.
+        """
+        message_id = check_message_id(message_id)
+        content = card_content(card)
+        if not allows_shared_update(content):
+            raise errors.ValidationError(
+                'the card must allow shared updates: set "config": {"update_multi": true}',
+                field="card",
+                hint="Feishu needs update_multi before and after an update (the default in "
+                "JSON 2.0 cards).",
+            )
+        response = self._pipeline.request(
+            "PATCH",
+            f"{_MESSAGES}/{message_id}",
+            json=build_edit_body("interactive", content),
+            app_id=app_id,
+        )
+        return MessageReceipt.from_response(response, data={"message_id": message_id})
+
+    def recall_message(self, message_id: str, *, app_id: str | None = None) -> MessageReceipt:
+        """Recall (delete) a message this app sent.
+
+        ``DELETE /open-apis/im/v1/messages/:message_id``. Raises ValidationError for a bad
+        id; NotFoundError (230011) when already recalled, PermissionDeniedError for messages
+        of others.
+        """
+        message_id = check_message_id(message_id)
+        response = self._pipeline.request(
+            "DELETE", f"{_MESSAGES}/{message_id}", app_id=app_id
+        )
+        return MessageReceipt.from_response(response, data={"message_id": message_id})
+
+    def get_message(self, message_id: str, *, app_id: str | None = None) -> Message:
+        """Read a message (its content, sender, thread ids, edit and recall flags).
+
+        ``GET /open-apis/im/v1/messages/:message_id``. Raises ValidationError for a bad id;
+        NotFoundError when Feishu has no such message (or it was recalled).
+        """
+        message_id = check_message_id(message_id)
+        response = self._pipeline.request("GET", f"{_MESSAGES}/{message_id}", app_id=app_id)
+        items = response.data.get("items") or []
+        if not items or not isinstance(items[0], dict):
+            raise errors.NotFoundError(
+                f"message {message_id} was not returned",
+                request_id=response.request_id,
+                log_id=response.log_id,
+            )
+        return Message.from_response(response, data=items[0])
+
+    # -- batches ---------------------------------------------------------------------------
+
+    def send_batch(
+        self,
+        receive_ids: Iterable[str],
+        content: Any,
+        *,
+        msg_type: str = "text",
+        concurrency: int = DEFAULT_BATCH_CONCURRENCY,
+        progress: BatchProgress | None = None,
+        receive_id_type: ReceiveIdType | None = None,
+        app_id: str | None = None,
+    ) -> BatchResult:
+        """Send one message to many receivers: one result per receiver, never raising for
+        the ones that fail.
+
+        ``POST /open-apis/im/v1/messages`` per receiver (each with its own ``uuid``), paced
+        by :attr:`limiter` (50/s per app, 5/s per receiver) and run ``concurrency`` at a
+        time. Duplicate ids are sent once. Images and files given as a path or bytes are
+        uploaded once. Raises ValidationError for bad content, ``concurrency`` or an empty
+        list, and ConfigError for the app, before sending anything; a bad or failing
+        receiver only fails its own entry (``BatchItem.error``).
+        """
+        if isinstance(receive_ids, str):
+            raise errors.ValidationError(
+                "receive_ids must be a list of ids, not a single str", field="receive_ids"
+            )
+        receivers = list(dict.fromkeys(receive_ids))
+        if not receivers:
+            raise errors.ValidationError("receive_ids is empty", field="receive_ids")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise errors.ValidationError(
+                f"concurrency must be an int >= 1, got {concurrency!r}", field="concurrency"
+            )
+        app = self._pipeline.apps.resolve(app_id).app_id
+        content = self._media_content(msg_type, content, app)
+        message_content = content_for(msg_type, content)
+        longest = max((r for r in receivers if isinstance(r, str)), key=len, default="")
+        build_message_body(longest, msg_type, message_content)  # size check, once for all
+        total = len(receivers)
+        finished = [0]
+        lock = threading.Lock()
+
+        def send_one(receive_id: str) -> BatchItem:
+            item = self._batch_item(
+                receive_id, msg_type, message_content, receive_id_type, app
+            )
+            if progress is not None:
+                with lock:
+                    finished[0] += 1
+                    progress(item, finished[0], total)
+            return item
+
+        items = _concurrency.map_bounded(send_one, receivers, concurrency)
+        return BatchResult(items=items)
+
+    def _batch_item(
+        self,
+        receive_id: str,
+        msg_type: str,
+        content: dict[str, Any],
+        receive_id_type: ReceiveIdType | None,
+        app: str,
+    ) -> BatchItem:
+        # send_batch reports each receiver's failure in its entry instead of raising: this is
+        # the one place in the domain that catches (the pipeline has already retried).
+        try:
+            id_type = check_receiver(receive_id, receive_id_type)
+        except errors.ValidationError as exc:
+            return BatchItem(receive_id, receive_id_type, error=exc)
+        delay = self.limiter.reserve(app, f"{id_type}:{receive_id}")
+        if delay > 0:
+            _concurrency.sleep(delay)
+        body = build_message_body(receive_id, msg_type, content)
+        try:
+            message = self._send(id_type, body, app)
+        except errors.LarkError as exc:
+            return BatchItem(receive_id, id_type, error=exc)
+        return BatchItem(receive_id, id_type, message=message)
+
+
+def _resource(response: ApiResponse) -> MessageResource:
+    return MessageResource.from_response(
+        response,
+        data={
+            "content": response.content or b"",
+            "file_name": content_disposition_filename(response.headers.get("content-disposition")),
+            "content_type": response.headers.get("content-type"),
+        },
+    )

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ..errors import LarkError
 from ..models import LarkModel, ms_to_datetime
 
-__all__ = ["Message", "MessageSender", "ReceiveIdType"]
+__all__ = [
+    "BatchItem",
+    "BatchResult",
+    "FileAsset",
+    "FileType",
+    "ImageAsset",
+    "ImageFormat",
+    "Message",
+    "MessageReceipt",
+    "MessageResource",
+    "MessageSender",
+    "ReceiveIdType",
+]
 
 ReceiveIdType = Literal["open_id", "union_id", "user_id", "email", "chat_id"]
+FileType = Literal["opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"]
+ImageFormat = Literal["jpeg", "png", "webp", "gif", "tiff", "bmp", "ico"]
 
 
 class MessageSender(BaseModel):
@@ -48,3 +65,106 @@ class Message(LarkModel):
     def content(self) -> str | None:
         """The message content as Feishu returned it (a JSON string)."""
         return None if self.body is None else self.body.get("content")
+
+
+class MessageReceipt(LarkModel):
+    """The answer to an operation that returns no message (card update, recall)."""
+
+    message_id: str
+
+
+class ImageAsset(LarkModel):
+    """An uploaded image: ``image_key`` goes into image messages, posts and cards."""
+
+    image_key: str
+    image_format: ImageFormat | None = None
+    size: int | None = None
+    """Bytes uploaded."""
+
+
+class FileAsset(LarkModel):
+    """An uploaded file: ``file_key`` goes into file, audio and media messages."""
+
+    file_key: str
+    file_type: FileType | None = None
+    file_name: str | None = None
+    size: int | None = None
+    """Bytes uploaded."""
+
+
+class MessageResource(LarkModel):
+    """A downloaded image, file or message resource (the bytes and what Feishu said of them)."""
+
+    content: bytes
+    file_name: str | None = None
+    content_type: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes downloaded."""
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One receiver of :meth:`send_batch`: sent (``message``) or not (``error``)."""
+
+    receive_id: str
+    receive_id_type: str | None
+    message: Message | None = None
+    error: LarkError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the message was sent."""
+        return self.error is None and self.message is not None
+
+    @property
+    def message_id(self) -> str | None:
+        """The sent message's id (None when it failed)."""
+        return self.message.message_id if self.message is not None else None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-receiver results of :meth:`send_batch`, in the order the receivers were given."""
+
+    items: list[BatchItem] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, receive_id: str) -> BatchItem:
+        for item in self.items:
+            if item.receive_id == receive_id:
+                return item
+        raise KeyError(receive_id)
+
+    @property
+    def ok(self) -> bool:
+        """True when every receiver got the message."""
+        return all(item.ok for item in self.items)
+
+    @property
+    def succeeded(self) -> list[BatchItem]:
+        """The receivers that got the message."""
+        return [item for item in self.items if item.ok]
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        """The receivers that did not, each with its typed ``error``."""
+        return [item for item in self.items if not item.ok]
+
+    @property
+    def message_ids(self) -> dict[str, str]:
+        """``receive_id -> message_id`` of the messages sent."""
+        return {i.receive_id: i.message.message_id for i in self.items if i.message is not None}
+
+    def raise_for_errors(self) -> None:
+        """Raise the first receiver's error, if any failed (for callers wanting all-or-error)."""
+        for item in self.items:
+            if item.error is not None:
+                raise item.error
