@@ -1,0 +1,165 @@
+"""One token fetch across processes and hosts; a restarted process reuses the stored token.
+
+Each "process" is a real Python subprocess running :data:`CHILD` (threads sending through the
+emulator, which runs in the test process). A "host" is a separate ``LARK_HOME``: its own
+files and file locks, sharing only the PostgreSQL token store with the other host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from lark_service.storage import dispose_all
+from lark_service.storage.crypto import generate_key
+from lark_service.storage.migrate import ensure_schema
+from lark_service.testing import Emulator
+
+pytestmark = pytest.mark.slow
+
+APP, SECRET, CHAT = "cli_multi", "multi-process-secret-01", "oc_multi"
+PROCESSES, THREADS = 4, 25
+
+CHILD = r"""
+import json, sys, threading
+from lark_service import LarkClient
+from lark_service.storage.migrate import ensure_schema
+
+url, app_id, secret, chat, threads = sys.argv[1:6]
+client = LarkClient(app_id, secret, base_url=url)
+ensure_schema(client.settings.resolved_database_url, "state")  # the process is up
+print("ready", flush=True)
+sys.stdin.readline()  # every process starts at once
+
+barrier = threading.Barrier(int(threads))
+sent, failures = [], []
+
+def work():
+    barrier.wait()
+    try:
+        sent.append(client.messaging.send_text_message(chat, "stampede").message_id)
+    except Exception as exc:
+        failures.append(f"{type(exc).__name__}: {exc}")
+
+workers = [threading.Thread(target=work) for _ in range(int(threads))]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join(60)
+client.close()
+print(json.dumps({"sent": len(sent), "failures": failures}), flush=True)
+"""
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    yield
+    dispose_all()
+
+
+@pytest.fixture
+def emu(lark_emulator: Emulator) -> Emulator:
+    lark_emulator.add_app(APP, SECRET)
+    lark_emulator.add_chat(CHAT, "Multi-process")
+    return lark_emulator
+
+
+def host_env(home: Path, key: str, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a process on a host whose files live in ``home``.
+
+    The state database is migrated here, once: the children race for the token, not for
+    the schema (migrations have their own tests).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LARK_")}
+    env.update(LARK_HOME=str(home), LARK_CONFIG_ENCRYPTION_KEY=key, LARK_LOG_LEVEL="WARNING")
+    if database_url:
+        env["LARK_DATABASE_URL"] = database_url
+    ensure_schema(database_url or f"sqlite:///{home / 'state.db'}", "state")
+    return env
+
+
+def run_processes(
+    emu: Emulator, envs: Sequence[dict[str, str]], threads: int = THREADS
+) -> list[dict[str, object]]:
+    """Start one child per env, release them together, return their reports."""
+    args = [sys.executable, "-c", CHILD, emu.url, APP, SECRET, CHAT, str(threads)]
+    children = [
+        subprocess.Popen(
+            args,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for env in envs
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            if line.strip() != "ready":
+                _, err = child.communicate(timeout=30)
+                pytest.fail(f"child did not start: {line!r}\n{err}")
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        reports = []
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        return reports
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def assert_all_sent(reports: list[dict[str, object]], threads: int = THREADS) -> None:
+    assert [r["failures"] for r in reports] == [[]] * len(reports)
+    assert [r["sent"] for r in reports] == [threads] * len(reports)
+
+
+def test_cold_start_of_4_processes_x_25_threads_fetches_once(emu: Emulator, tmp_path: Path) -> None:
+    env = host_env(tmp_path / "home", generate_key())
+    reports = run_processes(emu, [env] * PROCESSES)
+    assert_all_sent(reports)
+    assert len(emu.messages()) == PROCESSES * THREADS
+    assert emu.token_fetches(APP) == 1
+
+
+def test_a_restarted_process_uses_the_stored_token(emu: Emulator, tmp_path: Path) -> None:
+    env = host_env(tmp_path / "home", generate_key())
+    assert_all_sent(run_processes(emu, [env], threads=2), threads=2)
+    assert emu.token_fetches(APP) == 1
+    assert_all_sent(run_processes(emu, [env], threads=2), threads=2)  # a new process
+    assert emu.token_fetches(APP) == 1
+    assert len(emu.messages()) == 4
+
+
+@pytest.mark.postgres
+def test_two_hosts_sharing_postgresql_fetch_once(
+    emu: Emulator, tmp_path: Path, postgres_schema_url: str
+) -> None:
+    key = generate_key()
+    host_a = host_env(tmp_path / "host-a", key, postgres_schema_url)
+    host_b = host_env(tmp_path / "host-b", key, postgres_schema_url)
+    reports = run_processes(emu, [host_a, host_b, host_a, host_b])
+    assert_all_sent(reports)
+    assert emu.token_fetches(APP) == 1
+    # Neither host took a file lock: only the advisory lock coordinated them.
+    for home in (tmp_path / "host-a", tmp_path / "host-b"):
+        assert not (home / "locks").exists()
+        assert not (home / "state.db").exists()
+    # A restarted process on either host reuses the shared token.
+    assert_all_sent(run_processes(emu, [host_b], threads=1), threads=1)
+    assert emu.token_fetches(APP) == 1
