@@ -78,7 +78,15 @@ class ServerThread:
         import uvicorn
 
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            log_config=None,
+            lifespan="on",
+            loop="asyncio",
+            ws="none",
+            timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -92,7 +100,9 @@ class ServerThread:
         self._thread.join(30)
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition"
+) -> Any:
     """Poll ``predicate`` until it is truthy (bounded); for work finishing in other threads or
     processes, not for timing."""
     import time

@@ -33,8 +33,11 @@ APPROVAL_CARD = {
         {
             "tag": "action",
             "actions": [
-                {"tag": "button", "text": {"tag": "plain_text", "content": "Approve"},
-                 "value": {"action": "approve", "request": 42}},
+                {
+                    "tag": "button",
+                    "text": {"tag": "plain_text", "content": "Approve"},
+                    "value": {"action": "approve", "request": 42},
+                },
             ],
         }
     ],
@@ -83,18 +86,27 @@ def click(emu: Any, message_id: str, **body: Any) -> dict[str, Any]:
     return result
 
 
-def test_approval_click_runs_once_and_updates_the_card_inline(lark_emulator: Any, setup: dict[str, Any]) -> None:
+def test_approval_click_runs_once_and_updates_the_card_inline(
+    lark_emulator: Any, setup: dict[str, Any]
+) -> None:
     router = CallbackRouter()
     calls: list[tuple[Any, ...]] = []
 
     @router.card_action(value_key="action", value="approve")
     def approve(event: Any) -> CardResponse:
-        calls.append((event.action.value["request"], event.operator.open_id, event.context.open_message_id))
+        calls.append(
+            (event.action.value["request"], event.operator.open_id, event.context.open_message_id)
+        )
         return CardResponse(toast=Toast("Approved", type="success"), card=approved_card("alice"))
 
     app = create_app(router, keys=setup["keys"], database_url=setup["db"], updater=setup["updater"])
     with ServerThread(app, port=setup["port"]):
-        result = click(lark_emulator, setup["message_id"], user_id="alice", value={"action": "approve", "request": 42})
+        result = click(
+            lark_emulator,
+            setup["message_id"],
+            user_id="alice",
+            value={"action": "approve", "request": 42},
+        )
     assert result["status"] == 200
     assert result["answer"]["toast"] == {"type": "success", "content": "Approved"}
     assert calls == [(42, lark_emulator.open_id("alice", APP_ID), setup["message_id"])]
@@ -102,7 +114,9 @@ def test_approval_click_runs_once_and_updates_the_card_inline(lark_emulator: Any
     assert message.content == approved_card("alice") and message.updated
 
 
-def test_slow_handler_card_arrives_through_the_delayed_update(lark_emulator: Any, setup: dict[str, Any]) -> None:
+def test_slow_handler_card_arrives_through_the_delayed_update(
+    lark_emulator: Any, setup: dict[str, Any]
+) -> None:
     router = CallbackRouter()
     calls: list[str] = []
     release = threading.Event()
@@ -125,8 +139,10 @@ def test_slow_handler_card_arrives_through_the_delayed_update(lark_emulator: Any
         assert result["status"] == 200 and result["answer"] == {}
         release.set()
         wait_until(
-            lambda: lark_emulator.state.get_message(setup["message_id"]).content
-            == approved_card("a slow approver"),
+            lambda: (
+                lark_emulator.state.get_message(setup["message_id"]).content
+                == approved_card("a slow approver")
+            ),
             what="delayed card update",
         )
     assert len(calls) == 1
@@ -147,17 +163,20 @@ def test_card_update_token_rules(lark_emulator: Any, setup: dict[str, Any]) -> N
     with LarkClient(APP_ID, SECRET, base_url=lark_emulator.url) as client:
         for n in range(2):
             client.request(
-                "POST", "/open-apis/interactive/v1/card/update",
+                "POST",
+                "/open-apis/interactive/v1/card/update",
                 json={"token": token, "card": approved_card(f"update {n}")},
             )
         with pytest.raises(APIError, match="twice"):
             client.request(
-                "POST", "/open-apis/interactive/v1/card/update",
+                "POST",
+                "/open-apis/interactive/v1/card/update",
                 json={"token": token, "card": approved_card("third")},
             )
         with pytest.raises(APIError, match="invalid"):
             client.request(
-                "POST", "/open-apis/interactive/v1/card/update",
+                "POST",
+                "/open-apis/interactive/v1/card/update",
                 json={"token": "c-unknown", "card": approved_card("x")},
             )
     assert lark_emulator.state.get_message(setup["message_id"]).content == approved_card("update 1")
@@ -167,14 +186,20 @@ def test_expired_card_token(lark_emulator: Any, setup: dict[str, Any]) -> None:
     router = CallbackRouter()
     tokens: list[str] = []
     router.card_action()(lambda e: tokens.append(e.token))
-    with ServerThread(create_app(router, keys=setup["keys"], database_url=setup["db"]), port=setup["port"]):
+    with ServerThread(
+        create_app(router, keys=setup["keys"], database_url=setup["db"]), port=setup["port"]
+    ):
         click(lark_emulator, setup["message_id"], value={})
     lark_emulator.advance_clock(30 * 60 + 1)
     from lark_service.errors import APIError
 
-    with LarkClient(APP_ID, SECRET, base_url=lark_emulator.url) as client, pytest.raises(APIError, match="expired"):
+    with (
+        LarkClient(APP_ID, SECRET, base_url=lark_emulator.url) as client,
+        pytest.raises(APIError, match="expired"),
+    ):
         client.request(
-            "POST", "/open-apis/interactive/v1/card/update",
+            "POST",
+            "/open-apis/interactive/v1/card/update",
             json={"token": tokens[0], "card": approved_card("late")},
         )
 
@@ -234,7 +259,9 @@ def test_repush_gives_up_after_the_schedule(lark_emulator: Any, setup: dict[str,
     assert len(delivery["attempts"]) == 5 and delivery["next_at"] is None
 
 
-def test_a_user_message_reaches_the_event_handler(lark_emulator: Any, setup: dict[str, Any]) -> None:
+def test_a_user_message_reaches_the_event_handler(
+    lark_emulator: Any, setup: dict[str, Any]
+) -> None:
     router = CallbackRouter()
     got: list[tuple[Any, ...]] = []
     router.event("im.message.receive_v1")(
@@ -242,7 +269,9 @@ def test_a_user_message_reaches_the_event_handler(lark_emulator: Any, setup: dic
     )
     app = create_app(router, keys=setup["keys"], database_url=setup["db"])
     with ServerThread(app, port=setup["port"]):
-        r = httpx.post(f"{lark_emulator.url}/_emulator/users/alice/say", json={"text": "status?"}, timeout=30)
+        r = httpx.post(
+            f"{lark_emulator.url}/_emulator/users/alice/say", json={"text": "status?"}, timeout=30
+        )
         assert r.status_code == 200 and r.json()["status"] == 200
         assert r.json()["url"].endswith(f"/callbacks/{APP_ID}/event")
         wait_until(lambda: got, what="message handler")

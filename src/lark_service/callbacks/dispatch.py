@@ -170,8 +170,8 @@ class CardUpdater:
         return True
 
     async def aclose(self) -> None:
-        """Close the client if this updater made it."""
-        if self._client is not None and self._factory is None:
+        """Close the client this updater made (through its factory or by default)."""
+        if self._client is not None:
             await self._client.aclose()
         self._client = None
 
