@@ -505,8 +505,9 @@ async def _drain_dlq(
     connection = await _connect(url, 5.0)
     try:
         channel = await connection.channel(publisher_confirms=True)
-        await topology.declare(channel)
-        dlq = await channel.get_queue(topology.dlq, ensure=False)
+        # Only the queues used here: the retry queues' TTLs may differ from this process's.
+        await channel.declare_queue(topology.queue, durable=True)
+        dlq = await channel.declare_queue(topology.dlq, durable=True)
         held: list[Any] = []
         try:
             for _ in range(limit):
