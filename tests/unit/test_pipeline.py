@@ -179,7 +179,7 @@ def test_html_502_pages_become_server_errors_after_three_retries(
     assert "502 Bad Gateway" in info.value.msg
     assert len(feishu.calls(SEND_PATH)) == 4
     assert [round(s) for s in sleeps] == [1, 2, 4]
-    for expected, got in zip([1, 2, 4], sleeps):
+    for expected, got in zip([1, 2, 4], sleeps, strict=True):
         assert expected <= got <= expected * 1.1
     retry_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retry ")]
     assert [line.split(" of ")[0] for line in retry_lines] == [
