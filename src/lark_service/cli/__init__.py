@@ -18,6 +18,9 @@ __all__ = ["cli", "main"]
 # (module, attribute) of every top-level command, in help order.
 _COMMANDS: list[tuple[str, str]] = [
     (".send", "send"),
+    (".user", "user"),
+    (".chat", "chat"),
+    (".cache", "cache"),
     (".emulator", "emulator"),
     (".demo", "demo"),
     (".init", "init"),
