@@ -143,7 +143,9 @@ class OutboxStore:
                         },
                         where=processed_events.c.expires_at <= now,
                     )
-                    if conn.execute(stmt).rowcount == 0:
+                    # RETURNING, not rowcount: drivers disagree on the rowcount of an upsert.
+                    claimed = conn.execute(stmt.returning(processed_events.c.dedup_key)).first()
+                    if claimed is None:
                         raise _Duplicate
                 result = conn.execute(
                     insert(callback_outbox).values(
