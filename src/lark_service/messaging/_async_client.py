@@ -437,8 +437,9 @@ class AsyncMessagingClient:
     async def get_message(self, message_id: str, *, app_id: str | None = None) -> Message:
         """Read a message (its content, sender, thread ids, edit and recall flags).
 
-        ``GET /open-apis/im/v1/messages/:message_id``. Raises ValidationError for a bad id;
-        NotFoundError when Feishu has no such message (or it was recalled).
+        ``GET /open-apis/im/v1/messages/:message_id``. A recalled message comes back with
+        ``deleted=True``. Raises ValidationError for a bad id; InvalidParameterError (230001)
+        for an unknown message id.
         """
         message_id = check_message_id(message_id)
         response = await self._pipeline.request("GET", f"{_MESSAGES}/{message_id}", app_id=app_id)

@@ -1,18 +1,50 @@
-"""IM v1 messages: send (``POST /open-apis/im/v1/messages``).
+"""IM v1: messages (send, reply, edit, card update, recall, get), images, files, resources.
 
-Validation and error codes follow Feishu's send-message page (see ``docs/emulator.md``):
-230001 bad parameter (including a bad or unknown ``chat_id`` / ``email`` receiver), 230002 bot
-not in the chat, 230025 body over the size limit, 99992351 / 99992352 / 99992353 unknown
-open_id / user_id / union_id, 99992361 an open_id that belongs to another app.
+Endpoints (``openapi-reference.md`` §2):
+
+| method | path | what |
+| --- | --- | --- |
+| POST | ``/open-apis/im/v1/messages?receive_id_type=`` | send (``uuid`` dedup for 1 h) |
+| POST | ``/open-apis/im/v1/messages/:message_id/reply`` | reply (``reply_in_thread``) |
+| PUT | ``/open-apis/im/v1/messages/:message_id`` | edit text/post (20 edits at most) |
+| PATCH | ``/open-apis/im/v1/messages/:message_id`` | update a shared card |
+| DELETE | ``/open-apis/im/v1/messages/:message_id`` | recall |
+| GET | ``/open-apis/im/v1/messages/:message_id`` | read (``items: [Message]``) |
+| POST | ``/open-apis/im/v1/images`` | upload an image (multipart) |
+| GET | ``/open-apis/im/v1/images/:image_key`` | download an image this app uploaded |
+| POST | ``/open-apis/im/v1/files`` | upload a file (multipart) |
+| GET | ``/open-apis/im/v1/files/:file_key`` | download a file this app uploaded |
+| GET | ``/open-apis/im/v1/messages/:message_id/resources/:file_key?type=`` | a message's resource |
+
+Error codes: 230001 bad parameter (including an unknown receiver ``chat_id``/``email``, an
+unknown message id, an image_key/file_key the app never uploaded, an edit past the 20th),
+230002 bot not in the chat, 230011 message recalled, 230020 per-receiver rate limit, 230025
+content over the size limit, 230027 not the sender, 230031 card older than 14 days, 230054
+operation unsupported for the message type, 230055 an upload of the wrong type for
+``audio``/``media``, 230099 a malformed card, 232009 a dissolved chat, 99991400 per-app rate
+limit, 99992351/2/3 unknown open_id/user_id/union_id, 99992361 another app's open_id; for
+uploads 234001 bad parameter, 234002 another app's resource, 234006 too large, 234010 empty,
+234043 resources of a card message.
+
+Rate limits are off until set (``im_state(emu).set_rate_limits(per_app=50, per_receiver=5)``
+or ``POST /_emulator/im/rate_limits``), so tests trigger them deterministically.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
+import anyio
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .api import Caller, FeishuError, authenticate, ok, read_json
@@ -20,9 +52,17 @@ from .state import EmulatorState, Message
 
 __all__ = [
     "CARD_BODY_LIMIT",
+    "FILE_LIMIT",
+    "FILE_TYPES",
+    "IMAGE_LIMIT",
+    "MAX_EDITS",
     "MSG_TYPES",
     "RECEIVE_ID_TYPES",
     "TEXT_BODY_LIMIT",
+    "ImState",
+    "RateLimits",
+    "Upload",
+    "im_state",
     "invalid_param",
     "message_data",
     "routes",
@@ -30,6 +70,8 @@ __all__ = [
 ]
 
 MESSAGES_PATH = "/open-apis/im/v1/messages"
+IMAGES_PATH = "/open-apis/im/v1/images"
+FILES_PATH = "/open-apis/im/v1/files"
 RECEIVE_ID_TYPES = ("open_id", "union_id", "user_id", "email", "chat_id")
 MSG_TYPES = (
     "text",
@@ -44,9 +86,15 @@ MSG_TYPES = (
     "share_user",
 )
 TEXT_BODY_LIMIT = 150 * 1024
-"""Bytes of request body allowed for a text message."""
+"""Bytes of JSON-encoded ``content`` allowed for a text message."""
 CARD_BODY_LIMIT = 30 * 1024
-"""Bytes of request body allowed for post and interactive messages."""
+"""Bytes of JSON-encoded ``content`` allowed for post and interactive messages."""
+IMAGE_LIMIT = 10 * 1024 * 1024
+FILE_LIMIT = 30 * 1024 * 1024
+FILE_TYPES = ("opus", "mp4", "pdf", "doc", "xls", "ppt", "stream")
+IMAGE_TYPES = ("message", "avatar")
+MAX_EDITS = 20
+CARD_UPDATE_DAYS = 14
 UUID_MAX_LENGTH = 50
 
 _REQUIRED_KEY = {
@@ -64,6 +112,158 @@ _UNKNOWN_USER = {
     "user_id": (99992352, "user_id not exist"),
     "union_id": (99992353, "union_id not exist"),
 }
+_AT = re.compile(r'<at\s+(?:user_id|id|open_id)\s*=\s*"?([^">\s]*)"?\s*>([^<]*)</at>')
+_IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"WEBP", 8, "image/webp"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+    (b"BM", 0, "image/bmp"),
+    (b"\x00\x00\x01\x00", 0, "image/x-icon"),
+)
+
+
+# -- state ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RateLimits:
+    """Sends (and replies) allowed per ``window`` seconds; ``None`` = unlimited."""
+
+    per_app: int | None = None
+    """Per app: over it answers 99991400 (HTTP 429)."""
+    per_receiver: int | None = None
+    """Per receiving chat (a user's p2p chat or a group): over it answers 230020."""
+    window: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"per_app": self.per_app, "per_receiver": self.per_receiver, "window": self.window}
+
+
+@dataclass
+class Upload:
+    """An uploaded image or file."""
+
+    key: str
+    app_id: str
+    kind: str
+    """``image`` or ``file``."""
+    data: bytes = field(repr=False)
+    file_type: str
+    """Images: ``message``/``avatar``; files: ``opus``, ``mp4``, ``pdf``, …"""
+    file_name: str
+    content_type: str
+    created: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "app_id": self.app_id,
+            "kind": self.kind,
+            "file_type": self.file_type,
+            "file_name": self.file_name,
+            "content_type": self.content_type,
+            "size": len(self.data),
+            "created": self.created,
+        }
+
+
+class ImState:
+    """IM state beside the messages: uploads, rate limits and their counters, late answers.
+
+    Get it with :func:`im_state`; it lives in ``EmulatorState.domain("im")`` and is dropped by
+    ``reset()``.
+    """
+
+    def __init__(self) -> None:
+        self.uploads: dict[str, Upload] = {}
+        self.limits = RateLimits()
+        self._sends: deque[tuple[float, str, str]] = deque()
+        self._late: list[float] = []
+
+    def set_rate_limits(
+        self, per_app: int | None = None, per_receiver: int | None = None, window: float = 1.0
+    ) -> RateLimits:
+        """Enforce Feishu's send limits: ``per_app`` (99991400) and ``per_receiver`` (230020)
+        sends per ``window`` seconds of the emulator clock. ``None`` switches one off."""
+        for name, value in (("per_app", per_app), ("per_receiver", per_receiver)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+        if window <= 0:
+            raise ValueError(f"window must be positive, got {window}")
+        self.limits = RateLimits(per_app, per_receiver, float(window))
+        self._sends.clear()
+        return self.limits
+
+    def answer_late(self, seconds: float, count: int = 1) -> None:
+        """The next ``count`` sends/replies are stored, then answered ``seconds`` late — so a
+        client with a shorter timeout retries a send that did happen (``uuid`` dedup)."""
+        if seconds <= 0 or count < 1:
+            raise ValueError("answer_late needs seconds > 0 and count >= 1")
+        self._late.extend([float(seconds)] * count)
+
+    def take_late(self) -> float:
+        return self._late.pop(0) if self._late else 0.0
+
+    def check_rate(self, app_id: str, receiver: str, now: float) -> None:
+        """Raise the rate-limit error this send would get, else count it."""
+        limits = self.limits
+        if limits.per_app is None and limits.per_receiver is None:
+            return
+        while self._sends and self._sends[0][0] <= now - limits.window:
+            self._sends.popleft()
+        checks: tuple[tuple[int | None, int, str, int, int, str], ...] = (
+            (limits.per_app, 1, app_id, 99991400, 429, "request trigger frequency limit"),
+            (
+                limits.per_receiver,
+                2,
+                receiver,
+                230020,
+                400,
+                "This operation triggers the frequency limit.",
+            ),
+        )
+        for limit, position, value, code, status, msg in checks:
+            if limit is None:
+                continue
+            hits = [s[0] for s in self._sends if s[position] == value]
+            if len(hits) >= limit:
+                reset = max(1, math.ceil(hits[-limit] + limits.window - now))
+                raise FeishuError(
+                    code,
+                    msg,
+                    http_status=status,
+                    headers={
+                        "x-ogw-ratelimit-limit": str(limit),
+                        "x-ogw-ratelimit-reset": str(reset),
+                    },
+                )
+        self._sends.append((now, app_id, receiver))
+
+    def add_upload(self, upload: Upload) -> Upload:
+        self.uploads[upload.key] = upload
+        return upload
+
+    def upload(self, key: str, kind: str, app_id: str | None = None) -> Upload | None:
+        """The upload with ``key`` of ``kind`` (and of ``app_id`` when given)."""
+        found = self.uploads.get(key)
+        if found is None or found.kind != kind:
+            return None
+        if app_id is not None and found.app_id != app_id:
+            return None
+        return found
+
+
+def im_state(target: Any) -> ImState:
+    """The IM state of an :class:`EmulatorState` or an ``Emulator`` (``.state``)."""
+    state: EmulatorState = getattr(target, "state", target)
+    return state.domain("im", ImState)
+
+
+# -- content ----------------------------------------------------------------------------------
 
 
 def invalid_param(detail: str) -> FeishuError:
@@ -71,9 +271,47 @@ def invalid_param(detail: str) -> FeishuError:
     return FeishuError(230001, f"Your request contains an invalid request parameter, ext={detail}")
 
 
+def _card_error(detail: str) -> FeishuError:
+    return FeishuError(230099, f"Failed to create card content, ext={detail}")
+
+
+def _check_card(card: dict[str, Any]) -> None:
+    """The card forms Feishu knows: JSON 2.0, v1, template, CardKit entity (230099 if broken)."""
+    if "schema" in card:
+        if card["schema"] != "2.0":
+            raise _card_error(f"unsupported schema {card['schema']!r}")
+        body = card.get("body")
+        if not isinstance(body, dict) or not isinstance(body.get("elements", []), list):
+            raise _card_error("a 2.0 card needs body.elements")
+        config = card.get("config")
+        if isinstance(config, dict) and config.get("update_multi") is False:
+            raise _card_error("JSON 2.0 cards only support update_multi: true")
+    elif card.get("type") == "template":
+        data = card.get("data")
+        if not isinstance(data, dict) or not data.get("template_id"):
+            raise _card_error("a template card needs data.template_id")
+    elif card.get("type") == "card":
+        data = card.get("data")
+        if not isinstance(data, dict) or not data.get("card_id"):
+            raise _card_error("a card entity needs data.card_id")
+    elif "elements" in card and not isinstance(card["elements"], list):
+        raise _card_error("elements must be a list")
+
+
+def _shared_card(card: dict[str, Any]) -> bool:
+    """Whether a card may be updated for everyone (``config.update_multi``)."""
+    if card.get("type") in ("template", "card"):
+        return True
+    config = card.get("config")
+    setting = config.get("update_multi") if isinstance(config, dict) else None
+    if card.get("schema") == "2.0":
+        return setting is not False
+    return setting is True
+
+
 def validate_content(msg_type: str, content: Any) -> dict[str, Any]:
     """Parse ``content`` (a JSON string holding an object) and check its shape for
-    ``msg_type``; :class:`FeishuError` 230001 otherwise."""
+    ``msg_type``; :class:`FeishuError` 230001 (230099 for cards) otherwise."""
     if not isinstance(content, str):
         raise invalid_param("content must be a string holding JSON")
     try:
@@ -91,13 +329,110 @@ def validate_content(msg_type: str, content: Any) -> dict[str, Any]:
         locales = [v for v in parsed.values() if isinstance(v, dict)]
         if not locales or not all(isinstance(v.get("content"), list) for v in locales):
             raise invalid_param('post content needs {"<locale>": {"content": [[...]]}}')
-    if msg_type == "interactive" and not parsed:
-        raise invalid_param("card content is empty")
+    if msg_type == "interactive":
+        if not parsed:
+            raise invalid_param("card content is empty")
+        _check_card(parsed)
     return parsed
+
+
+def _check_size(msg_type: str, content: str) -> None:
+    limit = TEXT_BODY_LIMIT if msg_type == "text" else CARD_BODY_LIMIT
+    if msg_type in ("text", "post", "interactive") and len(content.encode("utf-8")) > limit:
+        raise FeishuError(230025, "The message content is too long.")
+
+
+def _post_keys(content: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(kind, key)`` of the images and videos a post references."""
+    keys: list[tuple[str, str]] = []
+    for body in content.values():
+        if not isinstance(body, dict):
+            continue
+        for row in body.get("content") or []:
+            for element in row if isinstance(row, list) else []:
+                if not isinstance(element, dict):
+                    continue
+                if element.get("tag") == "img" and isinstance(element.get("image_key"), str):
+                    keys.append(("image", element["image_key"]))
+                if element.get("tag") == "media" and isinstance(element.get("file_key"), str):
+                    keys.append(("file", element["file_key"]))
+    return keys
+
+
+def _resource_keys(message: Message) -> list[tuple[str, str]]:
+    """``(kind, key)`` of every resource a message carries."""
+    content = message.content
+    if message.msg_type == "image":
+        return [("image", str(content.get("image_key")))]
+    if message.msg_type in ("file", "audio", "media"):
+        keys = [("file", str(content.get("file_key")))]
+        if message.msg_type == "media" and isinstance(content.get("image_key"), str):
+            keys.append(("image", content["image_key"]))
+        return keys
+    if message.msg_type == "post":
+        return _post_keys(content)
+    return []
+
+
+def _check_resources(im: ImState, app_id: str, msg_type: str, content: dict[str, Any]) -> None:
+    """Keys in the content must be uploads of this app, of the right type."""
+    if msg_type == "image":
+        if im.upload(content["image_key"], "image", app_id) is None:
+            raise invalid_param(f"image_key {content['image_key']} was not uploaded by this app")
+    elif msg_type in ("file", "audio", "media"):
+        upload = im.upload(content["file_key"], "file", app_id)
+        if upload is None:
+            raise invalid_param(f"file_key {content['file_key']} was not uploaded by this app")
+        want = {"audio": "opus", "media": "mp4"}.get(msg_type)
+        if want is not None and upload.file_type != want:
+            raise FeishuError(
+                230055,
+                f"The type of file upload does not match the type of message, ext={msg_type} "
+                f"messages need a {want} upload, not {upload.file_type}",
+            )
+    elif msg_type == "post":
+        for kind, key in _post_keys(content):
+            if im.upload(key, kind, app_id) is None:
+                raise invalid_param(f"{kind} key {key} in the post was not uploaded by this app")
+
+
+def _render_mentions(
+    state: EmulatorState, app_id: str, tenant_key: str, content: dict[str, Any]
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """Feishu's view of a text with ``<at>`` tags: ``@_user_N`` keys and ``mentions``."""
+    text = content.get("text")
+    if not isinstance(text, str) or "<at" not in text:
+        return None, []
+    mentions: list[dict[str, Any]] = []
+
+    def replace(match: re.Match[str]) -> str:
+        target, name = match.group(1), match.group(2)
+        if target == "all":
+            return "@_all"
+        user = None
+        for id_type in ("open_id", "user_id", "union_id"):
+            user = state.find_user(id_type, target, app_id)
+            if user is not None:
+                break
+        key = f"@_user_{len(mentions) + 1}"
+        mentions.append(
+            {
+                "key": key,
+                "id": user.open_id_for(app_id) if user else target,
+                "id_type": "open_id",
+                "name": name or (user.name if user else ""),
+                "tenant_key": tenant_key,
+            }
+        )
+        return key
+
+    rendered = _AT.sub(replace, text)
+    return json.dumps({**content, "text": rendered}, ensure_ascii=False), mentions
 
 
 def message_data(message: Message) -> dict[str, Any]:
     """A stored message as Feishu's ``Message`` object."""
+    rendered = message.attrs.get("rendered_content")
     data: dict[str, Any] = {
         "message_id": message.message_id,
         "msg_type": message.msg_type,
@@ -112,8 +447,8 @@ def message_data(message: Message) -> dict[str, Any]:
             "sender_type": "app",
             "tenant_key": message.tenant_key,
         },
-        "body": {"content": message.content_raw},
-        "mentions": [],
+        "body": {"content": rendered if isinstance(rendered, str) else message.content_raw},
+        "mentions": list(message.attrs.get("mentions") or []),
     }
     for key in ("root_id", "parent_id", "thread_id"):
         value = getattr(message, key)
@@ -122,12 +457,19 @@ def message_data(message: Message) -> dict[str, Any]:
     return data
 
 
+# -- receivers and messages ---------------------------------------------------------------------
+
+
 def _resolve_chat(state: EmulatorState, caller: Caller, id_type: str, receive_id: str) -> str:
     """The chat a message to ``receive_id`` lands in, or the Feishu error for a bad receiver."""
     if id_type == "chat_id":
         chat = state.get_chat(receive_id)
         if chat is None:
             raise invalid_param("invalid receive_id")
+        if getattr(chat, "dissolved", False):
+            raise FeishuError(
+                232009, "Your request specifies a chat which has already been dissolved."
+            )
         if not chat.has_bot(caller.app_id):
             raise FeishuError(230002, "Bot/User can NOT be out of the chat.")
         return chat.chat_id
@@ -142,8 +484,193 @@ def _resolve_chat(state: EmulatorState, caller: Caller, id_type: str, receive_id
     return state.p2p_chat(caller.app_id, user.user_id).chat_id
 
 
+def _stored(state: EmulatorState, message_id: str) -> Message:
+    message = state.get_message(message_id)
+    if message is None:
+        raise invalid_param(f"message_id {message_id} not found")
+    return message
+
+
+def _live(state: EmulatorState, message_id: str) -> Message:
+    message = _stored(state, message_id)
+    if message.deleted:
+        raise FeishuError(230011, "The message is recalled.")
+    return message
+
+
+def _own(message: Message, caller: Caller) -> None:
+    if message.app_id != caller.app_id:
+        raise FeishuError(
+            230027, "Lack of necessary permissions, ext=the message was sent by another sender"
+        )
+
+
+def _new_message(
+    state: EmulatorState,
+    caller: Caller,
+    request: Request,
+    *,
+    msg_type: str,
+    content: dict[str, Any],
+    raw: str,
+    chat_id: str,
+    uuid: str | None,
+    **extra: Any,
+) -> Message:
+    now_ms = state.clock.now_ms()
+    rendered, mentions = _render_mentions(state, caller.app_id, caller.tenant_key, content)
+    attrs: dict[str, Any] = {"edit_count": 0, "card_updates": 0}
+    if rendered is not None:
+        attrs["rendered_content"] = rendered
+        attrs["mentions"] = mentions
+    return state.add_message(
+        Message(
+            message_id=state.new_message_id(),
+            app_id=caller.app_id,
+            msg_type=msg_type,
+            content=content,
+            content_raw=raw,
+            chat_id=chat_id,
+            create_time=now_ms,
+            update_time=now_ms,
+            uuid=uuid or None,
+            request_id=request.headers.get("x-request-id"),
+            tenant_key=caller.tenant_key,
+            attrs=attrs,
+            **extra,
+        )
+    )
+
+
+def _read_message_body(body: dict[str, Any]) -> tuple[str, dict[str, Any], str, str | None]:
+    msg_type = body.get("msg_type")
+    uuid = body.get("uuid")
+    if msg_type not in MSG_TYPES:
+        raise invalid_param("msg_type must be one of " + ", ".join(MSG_TYPES))
+    content = validate_content(msg_type, body.get("content"))
+    if uuid is not None and (not isinstance(uuid, str) or len(uuid) > UUID_MAX_LENGTH):
+        raise invalid_param(f"uuid must be a string of at most {UUID_MAX_LENGTH} characters")
+    _check_size(msg_type, body["content"])
+    return msg_type, content, body["content"], uuid
+
+
+async def _late(im: ImState) -> None:
+    delay = im.take_late()
+    if delay > 0:
+        await anyio.sleep(delay)
+
+
+# -- multipart ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def _parse_form(content_type: str, body: bytes) -> dict[str, _Part]:
+    """Every part of a multipart body as bytes, with or without a filename (the official SDK
+    sends files without one)."""
+    kind, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise FeishuError(234001, "Invalid request param, ext=expected multipart/form-data")
+    parts: dict[str, _Part] = {}
+    headers: dict[str, str] = {}
+    field_name = bytearray()
+    field_value = bytearray()
+    data = bytearray()
+
+    def on_part_begin() -> None:
+        headers.clear()
+        data.clear()
+
+    def on_header_field(buf: bytes, start: int, end: int) -> None:
+        field_name.extend(buf[start:end])
+
+    def on_header_value(buf: bytes, start: int, end: int) -> None:
+        field_value.extend(buf[start:end])
+
+    def on_header_end() -> None:
+        headers[field_name.decode("latin-1").lower()] = field_value.decode("utf-8", "replace")
+        field_name.clear()
+        field_value.clear()
+
+    def on_part_data(buf: bytes, start: int, end: int) -> None:
+        data.extend(buf[start:end])
+
+    def on_part_end() -> None:
+        _, params = parse_options_header(headers.get("content-disposition", ""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        filename = params.get(b"filename")
+        if name:
+            parts[name] = _Part(
+                name,
+                filename.decode("utf-8", "replace") if filename is not None else None,
+                headers.get("content-type"),
+                bytes(data),
+            )
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    parser.write(body)
+    parser.finalize()
+    return parts
+
+
+def _upload_error(code: int, msg: str) -> FeishuError:
+    return FeishuError(code, msg)
+
+
+def _check_upload_size(data: bytes, limit: int, what: str) -> None:
+    if not data:
+        raise _upload_error(234010, "File's size can't be 0.")
+    if len(data) > limit:
+        raise _upload_error(
+            234006, f"The file size exceed the max value, ext={what} limit {limit // 1048576}M"
+        )
+
+
+def _image_mime(data: bytes) -> str | None:
+    for magic, offset, mime in _IMAGE_MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            if mime == "image/webp" and data[:4] != b"RIFF":
+                continue
+            return mime
+    return None
+
+
+def _download(upload: Upload) -> Response:
+    name = upload.file_name
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(
+        upload.data,
+        media_type=upload.content_type,
+        headers={"Content-Disposition": disposition},
+    )
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+
 def routes(state: EmulatorState) -> list[BaseRoute]:
-    """IM message endpoints."""
+    """IM message, image and file endpoints, plus ``/_emulator/im/...`` controls."""
+
+    def im() -> ImState:
+        return im_state(state)
 
     async def send_message(request: Request) -> Response:
         caller = authenticate(request, state, kinds=("tenant", "user"))
@@ -152,47 +679,296 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             raise invalid_param(
                 "receive_id_type is required: one of " + ", ".join(RECEIVE_ID_TYPES)
             )
-        raw = await request.body()
         body = await read_json(
             request, code=230001, msg="Your request contains an invalid request parameter"
         )
         receive_id = body.get("receive_id")
-        msg_type = body.get("msg_type")
-        uuid = body.get("uuid")
         if not isinstance(receive_id, str) or not receive_id:
             raise invalid_param("receive_id is required")
-        if msg_type not in MSG_TYPES:
-            raise invalid_param("msg_type must be one of " + ", ".join(MSG_TYPES))
-        content = validate_content(msg_type, body.get("content"))
-        if uuid is not None and (not isinstance(uuid, str) or len(uuid) > UUID_MAX_LENGTH):
-            raise invalid_param(f"uuid must be a string of at most {UUID_MAX_LENGTH} characters")
-        limit = TEXT_BODY_LIMIT if msg_type == "text" else CARD_BODY_LIMIT
-        if msg_type in ("text", "post", "interactive") and len(raw) > limit:
-            raise FeishuError(230025, "The message content is too long.")
+        msg_type, content, raw, uuid = _read_message_body(body)
         with state.lock:
             chat_id = _resolve_chat(state, caller, id_type, receive_id)
+            _check_resources(im(), caller.app_id, msg_type, content)
+            im().check_rate(caller.app_id, chat_id, state.clock.now())
             if uuid:
                 duplicate = state.find_duplicate(caller.app_id, uuid)
                 if duplicate is not None:
                     return ok(message_data(duplicate))
-            now_ms = state.clock.now_ms()
-            message = state.add_message(
-                Message(
-                    message_id=state.new_message_id(),
-                    app_id=caller.app_id,
-                    msg_type=msg_type,
-                    content=content,
-                    content_raw=body["content"],
-                    chat_id=chat_id,
-                    create_time=now_ms,
-                    update_time=now_ms,
-                    receive_id=receive_id,
-                    receive_id_type=id_type,
-                    uuid=uuid or None,
-                    request_id=request.headers.get("x-request-id"),
-                    tenant_key=caller.tenant_key,
-                )
+            message = _new_message(
+                state,
+                caller,
+                request,
+                msg_type=msg_type,
+                content=content,
+                raw=raw,
+                chat_id=chat_id,
+                uuid=uuid,
+                receive_id=receive_id,
+                receive_id_type=id_type,
             )
+        await _late(im())
         return ok(message_data(message))
 
-    return [Route(MESSAGES_PATH, send_message, methods=["POST"])]
+    async def reply_message(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant", "user"))
+        body = await read_json(
+            request, code=230001, msg="Your request contains an invalid request parameter"
+        )
+        msg_type, content, raw, uuid = _read_message_body(body)
+        in_thread = body.get("reply_in_thread", False)
+        if not isinstance(in_thread, bool):
+            raise invalid_param("reply_in_thread must be a boolean")
+        with state.lock:
+            parent = _live(state, request.path_params["message_id"])
+            chat = state.get_chat(parent.chat_id)
+            if chat is not None and not chat.has_bot(caller.app_id):
+                raise FeishuError(230002, "Bot/User can NOT be out of the chat.")
+            _check_resources(im(), caller.app_id, msg_type, content)
+            im().check_rate(caller.app_id, parent.chat_id, state.clock.now())
+            if uuid:
+                duplicate = state.find_duplicate(caller.app_id, uuid)
+                if duplicate is not None:
+                    return ok(message_data(duplicate))
+            thread_id = parent.thread_id
+            if in_thread and not thread_id:
+                thread_id = "omt_" + secrets.token_hex(8)
+                state.update_message(parent.message_id, thread_id=thread_id)
+            message = _new_message(
+                state,
+                caller,
+                request,
+                msg_type=msg_type,
+                content=content,
+                raw=raw,
+                chat_id=parent.chat_id,
+                uuid=uuid,
+                root_id=parent.root_id or parent.message_id,
+                parent_id=parent.message_id,
+                thread_id=thread_id if in_thread or parent.thread_id else None,
+            )
+        await _late(im())
+        return ok(message_data(message))
+
+    async def edit_message(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant",))
+        body = await read_json(
+            request, code=230001, msg="Your request contains an invalid request parameter"
+        )
+        msg_type = body.get("msg_type")
+        if msg_type not in ("text", "post"):
+            raise invalid_param("msg_type must be text or post")
+        content = validate_content(msg_type, body.get("content"))
+        _check_size(msg_type, body["content"])
+        with state.lock:
+            message = _live(state, request.path_params["message_id"])
+            _own(message, caller)
+            if message.msg_type not in ("text", "post"):
+                raise FeishuError(
+                    230054, f"This operation is not supported for {message.msg_type} messages."
+                )
+            edits = int(message.attrs.get("edit_count", 0))
+            if edits >= MAX_EDITS:
+                raise invalid_param(f"the message was edited {MAX_EDITS} times, the maximum")
+            rendered, mentions = _render_mentions(state, caller.app_id, caller.tenant_key, content)
+            attrs = {**message.attrs, "edit_count": edits + 1}
+            attrs.pop("rendered_content", None)
+            attrs["mentions"] = mentions
+            if rendered is not None:
+                attrs["rendered_content"] = rendered
+            updated = state.update_message(
+                message.message_id,
+                msg_type=msg_type,
+                content=content,
+                content_raw=body["content"],
+                updated=True,
+                update_time=state.clock.now_ms(),
+                attrs=attrs,
+            )
+        return ok(message_data(updated))
+
+    async def patch_card(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant", "user"))
+        body = await read_json(
+            request, code=230001, msg="Your request contains an invalid request parameter"
+        )
+        content = validate_content("interactive", body.get("content"))
+        _check_size("interactive", body["content"])
+        with state.lock:
+            message = _live(state, request.path_params["message_id"])
+            _own(message, caller)
+            if message.msg_type != "interactive":
+                raise FeishuError(
+                    230054, f"This operation is not supported for {message.msg_type} messages."
+                )
+            now_ms = state.clock.now_ms()
+            if now_ms - message.create_time > CARD_UPDATE_DAYS * 86_400_000:
+                raise FeishuError(
+                    230031, "Message can only be modified within 14 days after sending."
+                )
+            if not _shared_card(message.content) or not _shared_card(content):
+                raise invalid_param(
+                    'only shared cards can be updated: "config": {"update_multi": true} '
+                    "is needed before and after the update"
+                )
+            attrs = {**message.attrs, "card_updates": int(message.attrs.get("card_updates", 0)) + 1}
+            state.update_message(
+                message.message_id,
+                content=content,
+                content_raw=body["content"],
+                updated=True,
+                update_time=now_ms,
+                attrs=attrs,
+            )
+        return ok({})
+
+    async def recall_message(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant", "user"))
+        with state.lock:
+            message = _live(state, request.path_params["message_id"])
+            _own(message, caller)
+            state.update_message(message.message_id, deleted=True, update_time=state.clock.now_ms())
+        return ok({})
+
+    async def get_message(request: Request) -> Response:
+        authenticate(request, state, kinds=("tenant", "user"))
+        message = _stored(state, request.path_params["message_id"])
+        return ok({"items": [message_data(message)]})
+
+    async def upload_image(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant", "user"))
+        form = _parse_form(request.headers.get("content-type", ""), await request.body())
+        image_type = form["image_type"].data.decode() if "image_type" in form else None
+        if image_type not in IMAGE_TYPES:
+            raise _upload_error(234001, "Invalid request param, ext=image_type: message or avatar")
+        if "image" not in form:
+            raise _upload_error(234001, "Invalid request param, ext=image is required")
+        data = form["image"].data
+        _check_upload_size(data, IMAGE_LIMIT, "image")
+        mime = _image_mime(data)
+        if mime is None:
+            raise _upload_error(234001, "Invalid request param, ext=unsupported image format")
+        key = "img_v3_" + secrets.token_hex(14) + "g"
+        with state.lock:
+            im().add_upload(
+                Upload(
+                    key=key,
+                    app_id=caller.app_id,
+                    kind="image",
+                    data=data,
+                    file_type=image_type,
+                    file_name=form["image"].filename or f"{key}.{mime.split('/')[-1]}",
+                    content_type=mime,
+                    created=state.clock.now(),
+                )
+            )
+        return ok({"image_key": key})
+
+    async def upload_file(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant", "user"))
+        form = _parse_form(request.headers.get("content-type", ""), await request.body())
+        file_type = form["file_type"].data.decode() if "file_type" in form else None
+        if file_type not in FILE_TYPES:
+            raise _upload_error(
+                234001, "Invalid request param, ext=file_type: " + ", ".join(FILE_TYPES)
+            )
+        file_name = form["file_name"].data.decode("utf-8", "replace") if "file_name" in form else ""
+        if not file_name:
+            raise _upload_error(234001, "Invalid request param, ext=file_name is required")
+        if "duration" in form and not form["duration"].data.decode().strip().isdigit():
+            raise _upload_error(234001, "Invalid request param, ext=duration must be an integer")
+        if "file" not in form:
+            raise _upload_error(234001, "Invalid request param, ext=file is required")
+        data = form["file"].data
+        _check_upload_size(data, FILE_LIMIT, "file")
+        key = "file_v3_" + secrets.token_hex(14) + "g"
+        with state.lock:
+            im().add_upload(
+                Upload(
+                    key=key,
+                    app_id=caller.app_id,
+                    kind="file",
+                    data=data,
+                    file_type=file_type,
+                    file_name=file_name,
+                    content_type=form["file"].content_type or "application/octet-stream",
+                    created=state.clock.now(),
+                )
+            )
+        return ok({"file_key": key})
+
+    def _own_upload(caller: Caller, key: str, kind: str) -> Upload:
+        with state.lock:
+            upload = im().upload(key, kind)
+        if upload is None:
+            raise _upload_error(234001, f"Invalid request param, ext={kind} key not found")
+        if upload.app_id != caller.app_id:
+            raise _upload_error(234002, "Unauthorized, ext=the resource belongs to another app")
+        return upload
+
+    async def download_image(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant",))
+        return _download(_own_upload(caller, request.path_params["key"], "image"))
+
+    async def download_file(request: Request) -> Response:
+        caller = authenticate(request, state, kinds=("tenant",))
+        return _download(_own_upload(caller, request.path_params["key"], "file"))
+
+    async def download_resource(request: Request) -> Response:
+        authenticate(request, state, kinds=("tenant", "user"))
+        kind = request.query_params.get("type")
+        if kind not in ("image", "file"):
+            raise _upload_error(234001, "Invalid request param, ext=type: image or file")
+        key = request.path_params["key"]
+        with state.lock:
+            message = _live(state, request.path_params["message_id"])
+            if message.msg_type == "interactive":
+                raise _upload_error(
+                    234043, "Unsupported message type, ext=card resources cannot be downloaded"
+                )
+            if (kind, key) not in _resource_keys(message):
+                raise _upload_error(
+                    234001, f"Invalid request param, ext={kind} {key} is not in the message"
+                )
+            upload = im().upload(key, kind)
+        if upload is None:
+            raise _upload_error(234001, f"Invalid request param, ext={kind} {key} not found")
+        return _download(upload)
+
+    # -- control ----------------------------------------------------------------------------
+
+    async def control_rate_limits(request: Request) -> Response:
+        if request.method == "POST":
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+                limits = im().set_rate_limits(
+                    per_app=body.get("per_app"),
+                    per_receiver=body.get("per_receiver"),
+                    window=float(body.get("window", 1.0)),
+                )
+            except (ValueError, TypeError, AttributeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse(limits.to_dict())
+        return JSONResponse(im().limits.to_dict())
+
+    async def control_uploads(request: Request) -> Response:
+        with state.lock:
+            items = [u.to_dict() for u in im().uploads.values()]
+        return JSONResponse({"items": items})
+
+    message_path = MESSAGES_PATH + "/{message_id}"
+    return [
+        Route(MESSAGES_PATH, send_message, methods=["POST"]),
+        Route(message_path + "/reply", reply_message, methods=["POST"]),
+        Route(message_path + "/resources/{key}", download_resource, methods=["GET"]),
+        Route(message_path, edit_message, methods=["PUT"]),
+        Route(message_path, patch_card, methods=["PATCH"]),
+        Route(message_path, recall_message, methods=["DELETE"]),
+        Route(message_path, get_message, methods=["GET"]),
+        Route(IMAGES_PATH, upload_image, methods=["POST"]),
+        Route(IMAGES_PATH + "/{key}", download_image, methods=["GET"]),
+        Route(FILES_PATH, upload_file, methods=["POST"]),
+        Route(FILES_PATH + "/{key}", download_file, methods=["GET"]),
+        Route("/_emulator/im/rate_limits", control_rate_limits, methods=["GET", "POST"]),
+        Route("/_emulator/im/uploads", control_uploads, methods=["GET"]),
+    ]
