@@ -89,9 +89,7 @@ def test_ttl_from_the_environment(
 
 def test_refresh_bypasses_the_cache(emu: Emulator, client: LarkClient) -> None:
     client.contact.get_user_by_email("alice@example.com")
-    emu.add_user(
-        "alice", name="Alice Renamed", email="alice@example.com", department_ids=["be"]
-    )
+    emu.add_user("alice", name="Alice Renamed", email="alice@example.com", department_ids=["be"])
     calls = contact_calls(emu)
 
     assert client.contact.get_user_by_email("alice@example.com").name == "Alice"  # type: ignore[union-attr]
