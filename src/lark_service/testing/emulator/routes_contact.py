@@ -568,7 +568,14 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                 and under(d)
                 and state.department_in_contact_range(caller.app_id, d.department_id)
             ]
-            found.sort(key=lambda d: (d.order, d.department_id))
+            # parents before their children, then Feishu's order
+            found.sort(
+                key=lambda d: (
+                    len(state.department_ancestors(d.department_id)),
+                    d.order,
+                    d.department_id,
+                )
+            )
             chunk, paging = page_slice(
                 request,
                 found,
