@@ -20,12 +20,12 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..logging import get_logger
 from .models import CallbackEvent, CardActionEvent, LegacyCardActionEvent, parse_callback
 from .router import CallbackRouter, CardResponse, HandlerContext
-from .store import OutboxItem, OutboxStore
+from .store import AcceptRequest, OutboxItem, OutboxStore
 from .verify import VerifiedCallback
 
 if TYPE_CHECKING:
@@ -108,23 +108,73 @@ class Dispatcher:
             return {"database": f"unavailable: {type(exc).__name__}"}
         return {"database": "ok"}
 
+    _accepter: _Batcher[AcceptRequest, int | None] | None = None
+    _completer: _Batcher[int, None] | None = None
+
     async def _accept(self, verified: VerifiedCallback, lease: float | None) -> int | None:
         event = verified.event
         assert event is not None
+        if self._accepter is None:
+            self._accepter = _Batcher(self.store.accept_many)
+        request = AcceptRequest(
+            app_id=verified.app_id,
+            kind=verified.kind,
+            dedup_keys=tuple(event.dedup_keys or [f"body:{id(verified)}:{time.time_ns()}"]),
+            event_id=event.event_id,
+            event_type=event.event_type,
+            payload=verified.payload,
+            lease=lease,
+        )
         try:
-            return await asyncio.to_thread(
-                self.store.accept,
-                app_id=verified.app_id,
-                kind=verified.kind,
-                dedup_keys=event.dedup_keys or [f"body:{id(verified)}:{time.time_ns()}"],
-                event_id=event.event_id,
-                event_type=event.event_type,
-                payload=verified.payload,
-                lease=lease,
-            )
+            return await self._accepter.submit(request)
         except Exception as exc:
             _log.error("cannot store callback %s: %s", event.event_id, type(exc).__name__)
             raise StorageUnavailableError(str(type(exc).__name__)) from None
+
+    async def _complete(self, item_id: int) -> None:
+        if self._completer is None:
+            self._completer = _Batcher(self.store.complete_many)
+        await self._completer.submit(item_id)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Batcher(Generic[T, R]):
+    """Group commit: items submitted while a batch is being written go in the next one.
+
+    One writer task at a time calls ``fn`` (blocking, in a thread) with everything pending, so
+    under load many callbacks share one transaction and one fsync.
+    """
+
+    def __init__(self, fn: Callable[[list[T]], Sequence[R]], max_batch: int = 256) -> None:
+        self._fn = fn
+        self._max = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max]
+            del self._pending[: self._max]
+            try:
+                results = await asyncio.to_thread(self._fn, [item for item, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
 
 class CardUpdater:
@@ -319,7 +369,7 @@ class InProcessDispatcher(Dispatcher):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(sub.answered.wait(), 10.0)
             await self.updater.apply(event, item.app_id, response)
-        await asyncio.to_thread(self.store.complete, item.id)
+        await self._complete(item.id)
 
     async def _failed(self, item: OutboxItem, exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"

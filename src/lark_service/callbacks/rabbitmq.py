@@ -285,7 +285,7 @@ class RabbitDispatcher(Dispatcher):
                 await asyncio.to_thread(self.store.retry_later, item.id, str(exc)[:200], 0.0)
             self._wake.set()
             return False
-        await asyncio.to_thread(self.store.complete, item.id)
+        await self._complete(item.id)
         return True
 
     async def relay_once(self) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ["DEDUP_TTL", "OutboxItem", "OutboxStore"]
+__all__ = ["DEDUP_TTL", "AcceptRequest", "OutboxItem", "OutboxStore"]
 
 DEDUP_TTL = 24 * 3600.0
 """Seconds a processed event id (or message id) is remembered."""
@@ -62,6 +62,19 @@ class OutboxItem:
             "available_at": self.available_at,
             "created_at": self.created_at,
         }
+
+
+@dataclass(frozen=True)
+class AcceptRequest:
+    """One callback to record (see :meth:`OutboxStore.accept`)."""
+
+    app_id: str
+    kind: str
+    dedup_keys: tuple[str, ...]
+    event_id: str | None
+    event_type: str | None
+    payload: dict[str, Any]
+    lease: float | None = None
 
 
 class _Duplicate(Exception):
@@ -119,53 +132,67 @@ class OutboxStore:
         With ``lease`` the row starts ``running`` (attempt 1) for the caller to process now;
         otherwise ``pending``.
         """
+        request = AcceptRequest(
+            app_id, kind, tuple(dedup_keys), event_id, event_type, payload, lease
+        )
+        return self.accept_many([request])[0]
+
+    def accept_many(self, requests: Sequence[AcceptRequest]) -> list[int | None]:
+        """:meth:`accept` for several callbacks in one transaction (one commit, one fsync);
+        each is claimed in its own savepoint, so a duplicate rolls back only itself."""
         from sqlalchemy import insert
 
         from ..storage.tables import callback_outbox, processed_events
 
         now = self.clock()
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        try:
-            with self.engine.begin() as conn:
-                for key in dedup_keys:
-                    stmt = self._insert(processed_events).values(
-                        dedup_key=key[:255],
-                        app_id=app_id,
-                        processed_at=now,
-                        expires_at=now + self.dedup_ttl,
-                    )
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=[processed_events.c.dedup_key],
-                        set_={
-                            "app_id": stmt.excluded.app_id,
-                            "processed_at": stmt.excluded.processed_at,
-                            "expires_at": stmt.excluded.expires_at,
-                        },
-                        where=processed_events.c.expires_at <= now,
-                    )
-                    # RETURNING, not rowcount: drivers disagree on the rowcount of an upsert.
-                    claimed = conn.execute(stmt.returning(processed_events.c.dedup_key)).first()
-                    if claimed is None:
-                        raise _Duplicate
-                result = conn.execute(
-                    insert(callback_outbox).values(
-                        app_id=app_id,
-                        kind=kind,
-                        event_id=(event_id or None) and event_id[:128],
-                        event_type=(event_type or None) and event_type[:128],
-                        payload=text,
-                        status="running" if lease is not None else "pending",
-                        attempts=1 if lease is not None else 0,
-                        available_at=now + (lease or 0.0),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                pk = result.inserted_primary_key
-                assert pk is not None
-                return int(pk[0])
-        except _Duplicate:
-            return None
+        results: list[int | None] = []
+        with self.engine.begin() as conn:
+            for req in requests:
+                try:
+                    with conn.begin_nested():
+                        for key in req.dedup_keys:
+                            stmt = self._insert(processed_events).values(
+                                dedup_key=key[:255],
+                                app_id=req.app_id,
+                                processed_at=now,
+                                expires_at=now + self.dedup_ttl,
+                            )
+                            stmt = stmt.on_conflict_do_update(
+                                index_elements=[processed_events.c.dedup_key],
+                                set_={
+                                    "app_id": stmt.excluded.app_id,
+                                    "processed_at": stmt.excluded.processed_at,
+                                    "expires_at": stmt.excluded.expires_at,
+                                },
+                                where=processed_events.c.expires_at <= now,
+                            )
+                            # RETURNING, not rowcount: drivers disagree on an upsert's rowcount.
+                            returning = stmt.returning(processed_events.c.dedup_key)
+                            if conn.execute(returning).first() is None:
+                                raise _Duplicate
+                        lease = req.lease
+                        result = conn.execute(
+                            insert(callback_outbox).values(
+                                app_id=req.app_id,
+                                kind=req.kind,
+                                event_id=(req.event_id or None) and req.event_id[:128],
+                                event_type=(req.event_type or None) and req.event_type[:128],
+                                payload=json.dumps(
+                                    req.payload, ensure_ascii=False, separators=(",", ":")
+                                ),
+                                status="running" if lease is not None else "pending",
+                                attempts=1 if lease is not None else 0,
+                                available_at=now + (lease or 0.0),
+                                created_at=now,
+                                updated_at=now,
+                            )
+                        )
+                        pk = result.inserted_primary_key
+                        assert pk is not None
+                        results.append(int(pk[0]))
+                except _Duplicate:
+                    results.append(None)
+        return results
 
     def is_processed(self, key: str) -> bool:
         """Whether ``key`` (``evt:…``/``msg:…``) is remembered and unexpired."""
@@ -217,7 +244,24 @@ class OutboxStore:
 
     def complete(self, item_id: int) -> None:
         """Mark a row done (handled, or published to the broker)."""
-        self._set(item_id, status="done", last_error=None)
+        self.complete_many([item_id])
+
+    def complete_many(self, item_ids: Sequence[int]) -> list[None]:
+        """Mark several rows done in one transaction."""
+        from sqlalchemy import update
+
+        from ..storage.tables import callback_outbox as t
+
+        ids = list(item_ids)
+        if ids:
+            now = self.clock()
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(t)
+                    .where(t.c.id.in_(ids))
+                    .values(status="done", last_error=None, available_at=now, updated_at=now)
+                )
+        return [None] * len(ids)
 
     def retry_later(self, item_id: int, error: str | None, delay: float) -> None:
         """Put a row back to ``pending``, due in ``delay`` seconds."""
