@@ -223,3 +223,39 @@ def test_single_app_mode_reads_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert lookup.default_app_id() == "cli_env"
     assert "ek-env" not in repr(found) and "vt-env" not in repr(found)
     assert json.dumps({"ok": True})
+
+
+def test_keys_come_from_the_app_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from lark_service.callbacks import keys_from_settings
+    from lark_service.cli import cli
+    from lark_service.config import get_settings
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    added = runner.invoke(
+        cli,
+        [
+            "app",
+            "add",
+            "cli_reg",
+            "--secret",
+            "s3",
+            "--encrypt-key",
+            "ek-reg",
+            "--verification-token",
+            "vt-reg",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    lookup = keys_from_settings(get_settings())
+    found = lookup.get("cli_reg")
+    assert found is not None and (found.encrypt_key, found.verification_token) == (
+        "ek-reg",
+        "vt-reg",
+    )
+    assert lookup.get("cli_missing") is None
+    assert lookup.default_app_id() == "cli_reg"
+    assert runner.invoke(cli, ["app", "disable", "cli_reg"]).exit_code == 0
+    assert keys_from_settings(get_settings()).get("cli_reg") is None

@@ -75,8 +75,9 @@ def _secret(value: Any) -> str | None:
 class RegistryKeys:
     """Keys read from the app registry (cached ``ttl`` seconds), with ``fallback`` first.
 
-    A registry app object offers ``encrypt_key`` and ``verification_token`` attributes (plain
-    strings or ``SecretStr``); a registry may instead offer ``get_callback_keys(app_id)``.
+    Works with :class:`lark_service.apps.AppRegistry` (``get_secrets(app_id)``), with a
+    registry offering ``get_callback_keys(app_id)``, or with app objects carrying
+    ``encrypt_key`` / ``verification_token`` attributes. Disabled apps have no keys.
     """
 
     def __init__(
@@ -119,6 +120,14 @@ class RegistryKeys:
         app = self._registry.get_app(app_id)
         if app is None or getattr(app, "status", "active") != "active":
             return None
+        secrets = getattr(self._registry, "get_secrets", None)
+        if callable(secrets):  # lark_service.apps.AppRegistry: decrypted on demand
+            found = secrets(app_id)
+            return CallbackKeys(
+                app_id,
+                encrypt_key=_secret(getattr(found, "encrypt_key", None)),
+                verification_token=_secret(getattr(found, "verification_token", None)),
+            )
         return CallbackKeys(
             app_id,
             encrypt_key=_secret(getattr(app, "encrypt_key", None)),
