@@ -579,7 +579,7 @@ def _parse_form(content_type: str, body: bytes) -> dict[str, _Part]:
     if kind != b"multipart/form-data" or not boundary:
         raise FeishuError(234001, "Invalid request param, ext=expected multipart/form-data")
     parts: dict[str, _Part] = {}
-    headers: dict[str, str] = {}
+    headers: dict[str, bytes] = {}
     field_name = bytearray()
     field_value = bytearray()
     data = bytearray()
@@ -595,7 +595,7 @@ def _parse_form(content_type: str, body: bytes) -> dict[str, _Part]:
         field_value.extend(buf[start:end])
 
     def on_header_end() -> None:
-        headers[field_name.decode("latin-1").lower()] = field_value.decode("utf-8", "replace")
+        headers[field_name.decode("latin-1").lower()] = bytes(field_value)
         field_name.clear()
         field_value.clear()
 
@@ -603,14 +603,14 @@ def _parse_form(content_type: str, body: bytes) -> dict[str, _Part]:
         data.extend(buf[start:end])
 
     def on_part_end() -> None:
-        _, params = parse_options_header(headers.get("content-disposition", ""))
+        _, params = parse_options_header(headers.get("content-disposition", b""))
         name = params.get(b"name", b"").decode("utf-8", "replace")
         filename = params.get(b"filename")
         if name:
             parts[name] = _Part(
                 name,
                 filename.decode("utf-8", "replace") if filename is not None else None,
-                headers.get("content-type"),
+                _text(headers.get("content-type")),
                 bytes(data),
             )
 
@@ -628,6 +628,10 @@ def _parse_form(content_type: str, body: bytes) -> dict[str, _Part]:
     parser.write(body)
     parser.finalize()
     return parts
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("utf-8", "replace")
 
 
 def _upload_error(code: int, msg: str) -> FeishuError:

@@ -1,0 +1,192 @@
+"""send_batch: per-receiver results, rate limits (client pacing and Feishu's answers), progress."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from lark_service import _concurrency, errors
+from lark_service.cards import Card
+from lark_service.messaging import BatchItem, SendRateLimiter
+from lark_service.testing import Emulator
+from lark_service.testing.emulator.routes_im import im_state
+
+from .conftest import APP_ID, CHAT, NOBOT_CHAT, PNG
+
+MESSAGES = "/open-apis/im/v1/messages"
+
+
+class RecordingLimiter(SendRateLimiter):
+    """The default limits on a still clock, keeping every delay it hands out."""
+
+    def __init__(self) -> None:
+        super().__init__(clock=FakeClock())
+        self.delays: list[float] = []
+
+    def reserve(self, app_id: str, receiver: str) -> float:
+        delay = super().reserve(app_id, receiver)
+        self.delays.append(delay)
+        return delay
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_mixed_receivers_and_an_injected_rate_limit(
+    lark: Any, emu: Emulator, alice: str, sleeps: list[float]
+) -> None:
+    emu.inject_fault(MESSAGES, "rate_limit", count=2, reset=3)
+    receivers = [alice, "bob@example.com", CHAT, "ou_nobody", "bad id", NOBOT_CHAT, alice]
+
+    result = lark.messaging.send_batch(receivers, "maintenance at 22:00", concurrency=4)
+
+    assert [i.receive_id for i in result] == receivers[:-1]  # the duplicate is sent once
+    by_id = {i.receive_id: i for i in result}
+    assert [r for r in receivers[:3] if by_id[r].ok] == receivers[:3]
+    assert isinstance(by_id["ou_nobody"].error, errors.NotFoundError)
+    assert by_id["ou_nobody"].error.code == 99992351
+    assert isinstance(by_id["bad id"].error, errors.ValidationError)
+    assert isinstance(by_id[NOBOT_CHAT].error, errors.PermissionDeniedError)
+    assert by_id[NOBOT_CHAT].error.code == 230002
+    assert not result.ok and len(result.succeeded) == 3 and len(result.failed) == 3
+    assert set(result.message_ids) == set(receivers[:3])
+    # The two rate-limited attempts waited the reset header, then went through.
+    assert sleeps.count(3) == 2
+    assert len(emu.requests(path=MESSAGES, code=99991400)) == 2
+    # No receiver got two messages; nothing was sent to the bad ones.
+    sent = Counter(m.receive_id for m in emu.messages())
+    assert sent == Counter(receivers[:3])
+    for item in result.succeeded:
+        assert item.message_id == next(
+            m.message_id for m in emu.messages() if m.receive_id == item.receive_id
+        )
+    with pytest.raises(errors.NotFoundError):
+        result.raise_for_errors()
+
+
+def test_emulator_rate_limits_are_waited_out(
+    lark: Any, emu: Emulator, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-receiver (230020) and per-app (99991400) limits: the pipeline waits the reset on
+    the emulator clock and every receiver gets exactly one message."""
+    im_state(emu).set_rate_limits(per_app=2, per_receiver=1, window=10)
+    waited: list[float] = []
+
+    def advance(seconds: float) -> None:
+        waited.append(seconds)
+        emu.advance_clock(seconds)
+
+    async def aadvance(seconds: float) -> None:
+        advance(seconds)
+
+    monkeypatch.setattr(_concurrency, "sleep", advance)
+    monkeypatch.setattr(_concurrency, "async_sleep", aadvance)
+    lark.messaging.limiter = SendRateLimiter(per_app=None, per_receiver=None)  # no pacing here
+    # alice twice (open_id and email: the same p2p chat), bob, and the team chat.
+    receivers = [alice, "alice@example.com", "bob", CHAT]
+
+    result = lark.messaging.send_batch(receivers, "hi", concurrency=1)
+
+    assert result.ok, [(i.receive_id, i.error) for i in result.failed]
+    codes = Counter(r.code for r in emu.requests(path=MESSAGES) if r.code)
+    assert codes == {230020: 1, 99991400: 1}
+    assert [w for w in waited if w >= 1] == [10, 10]  # the reset headers
+    per_chat = Counter(m.chat_id for m in emu.messages())
+    assert per_chat[CHAT] == 1 and sum(per_chat.values()) == 4
+
+
+def test_rate_limited_until_the_retries_run_out(lark: Any, emu: Emulator, bob: str) -> None:
+    im_state(emu).set_rate_limits(per_receiver=1, window=600)
+    lark.messaging.limiter = SendRateLimiter(per_app=None, per_receiver=None)
+    result = lark.messaging.send_batch(["bob", bob], "twice?", concurrency=1)
+    first, second = result.items
+    assert first.ok
+    assert isinstance(second.error, errors.RateLimitedError)
+    assert (second.error.code, second.error.retry_after) == (230020, 600)
+    assert len(emu.messages()) == 1
+
+
+def test_limiter_spaces_sends_per_app_and_per_receiver() -> None:
+    clock = FakeClock()
+    limiter = SendRateLimiter(clock=clock)
+    slots = [clock.now + limiter.reserve(APP_ID, f"u{i}") for i in range(160)]
+    assert slots[0] == clock.now  # the first goes at once
+    ordered = sorted(slots)
+    for i in range(len(ordered) - 50):
+        assert ordered[i + 50] - ordered[i] >= 1.0 - 1e-9  # never 51 in one second
+    assert ordered[-1] - ordered[0] == pytest.approx(159 / 50)
+
+    same = [clock.now + limiter.reserve(APP_ID, "u_same") for _ in range(6)]
+    gaps = [b - a for a, b in itertools.pairwise(same)]
+    assert all(g >= 0.2 - 1e-9 for g in gaps)  # 5/s to one receiver
+    # Waiting for one receiver does not hold up the others: the next free app slot is used.
+    other = clock.now + limiter.reserve(APP_ID, "u_other")
+    assert other < same[-1]
+    # Another app has its own budget.
+    assert limiter.reserve("cli_else", "u0") == 0
+
+
+def test_limiter_time_passing_frees_slots() -> None:
+    clock = FakeClock()
+    limiter = SendRateLimiter(per_app=2, per_receiver=None, clock=clock)
+    assert [limiter.reserve("a", str(i)) for i in range(3)] == [0, 0.5, 1.0]
+    clock.now += 10
+    assert limiter.reserve("a", "x") == 0
+
+
+def test_batch_is_paced_by_the_limiter(emu: Emulator, lark: Any, sleeps: list[float]) -> None:
+    for n in range(120):
+        emu.add_user(f"p{n:03d}", name=f"P{n}")
+    limiter = lark.messaging.limiter = RecordingLimiter()
+    done: list[tuple[str, int, int]] = []
+
+    def progress(item: BatchItem, finished: int, total: int) -> None:
+        done.append((item.receive_id, finished, total))
+
+    receivers = [f"p{n:03d}" for n in range(120)]
+    result = lark.messaging.send_batch(receivers, "paced", concurrency=16, progress=progress)
+
+    assert result.ok and len(emu.messages()) == 120
+    # The clock stood still, so each wait is the slot's offset: 50 per second, evenly spaced.
+    offsets = sorted(limiter.delays)
+    assert offsets[0] == 0 and len(offsets) == 120
+    assert all(d in sleeps for d in offsets[1:])  # and each was waited
+    for i in range(len(offsets) - 50):
+        assert offsets[i + 50] - offsets[i] >= 1.0 - 1e-9
+    assert max(offsets) == pytest.approx(119 / 50)
+    assert sorted(n for _, n, _ in done) == list(range(1, 121))
+    assert {t for _, _, t in done} == {120}
+    assert {r for r, _, _ in done} == set(receivers)
+
+
+def test_batch_of_cards_and_images(lark: Any, emu: Emulator, alice: str, bob: str) -> None:
+    cards = lark.messaging.send_batch(
+        [alice, bob], Card("Notice").markdown("x"), msg_type="interactive"
+    )
+    assert cards.ok
+    images = lark.messaging.send_batch([alice, bob, CHAT], PNG, msg_type="image")
+    assert images.ok
+    assert len(emu.requests(path="/open-apis/im/v1/images")) == 1  # uploaded once
+    keys = {m.content["image_key"] for m in emu.messages(msg_type="image")}
+    assert len(keys) == 1
+
+
+@pytest.mark.anyio
+async def test_async_batch_runs_as_tasks(emu: Emulator, alice: str, bob: str) -> None:
+    from lark_service import AsyncLarkClient
+
+    from .conftest import SECRET
+
+    async with AsyncLarkClient(APP_ID, SECRET, base_url=emu.url) as client:
+        client.messaging.limiter = SendRateLimiter(clock=FakeClock())
+        result = await client.messaging.send_batch([alice, bob, CHAT, "ou_x"], "async")
+    assert [i.ok for i in result] == [True, True, True, False]
+    assert result["ou_x"].error is not None and result["ou_x"].error.code == 99992351
