@@ -24,6 +24,7 @@ Fetcher = Callable[[TokenKey], TokenRecord]
 
 #: Seconds (on the pool's clock) before a failed background refresh is tried again.
 REFRESH_RETRY_AFTER = 10.0
+_USABLE_MARGIN = 5.0  # TokenRecord.is_usable's default margin
 
 
 class _NoLock:
@@ -57,6 +58,8 @@ class CredentialPool:
         self.refresh_fraction = refresh_fraction
         self.lock_timeout = lock_timeout
         self._memory: dict[TokenKey, TokenRecord] = {}
+        # The hot path: value and the time from which the slow path must look at the token.
+        self._hot: dict[TokenKey, tuple[str, float]] = {}
         self._locks = KeyedLocks(PROCESS_LOCKS)
         self._refreshing: set[TokenKey] = set()
         self._refresh_failed: dict[TokenKey, float] = {}
@@ -69,11 +72,17 @@ class CredentialPool:
         and :class:`~lark_service.errors.LockTimeoutError`.
         """
         now = self.clock()
+        hot = self._hot.get(key)
+        if hot is not None and now < hot[1]:
+            return hot[0]
+        return self._get_token_slow(key, fetch, now)
+
+    def _get_token_slow(self, key: TokenKey, fetch: Fetcher, now: float) -> str:
         record = self._memory.get(key)
         if record is None or not record.is_usable(now):
             record = self._load(key)
             if record is not None and record.is_usable(now):
-                self._memory[key] = record
+                self._remember(record)
             else:
                 reason = "expired" if record is not None else "missing"
                 record = self._fetch_locked(key, fetch, reason=reason)
@@ -93,7 +102,8 @@ class CredentialPool:
         """
         current = self._memory.get(key)
         if current is not None and current.value == value:
-            del self._memory[key]
+            self._memory.pop(key, None)
+            self._hot.pop(key, None)
         try:
             self._store_call(self.store.delete, key, value)
         except Exception as exc:
@@ -146,7 +156,7 @@ class CredentialPool:
                 record = self._load(key)
                 if self._fresh(record, stale) and record is not None:
                     self._log_wait(key, reason, waited_from, "another process fetched it")
-                    self._memory[key] = record
+                    self._remember(record)
                     return record
                 self._log_wait(key, reason, waited_from, "fetching")
                 started = time.perf_counter()
@@ -184,7 +194,7 @@ class CredentialPool:
                         _describe(exc),
                         extra=_extra(key, reason="store error"),
                     )
-                self._memory[key] = record
+                self._remember(record)
                 return record
             finally:
                 try:
@@ -222,6 +232,13 @@ class CredentialPool:
                 extra=_extra(key, reason="store error"),
             )
             return _NoLock()
+
+    def _remember(self, record: TokenRecord) -> None:
+        """Keep ``record`` in memory; calls take the hot path until it is due for refresh."""
+        self._memory[record.key] = record
+        refresh_at = record.expires_at - record.lifetime * self.refresh_fraction
+        usable_until = record.expires_at - _USABLE_MARGIN
+        self._hot[record.key] = (record.value, min(refresh_at, usable_until))
 
     def _log_wait(self, key: TokenKey, reason: str, waited_from: float, outcome: str) -> None:
         logger.info(
