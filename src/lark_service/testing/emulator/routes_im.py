@@ -37,6 +37,7 @@ import math
 import re
 import secrets
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -47,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .api import Caller, FeishuError, authenticate, ok, read_json
+from .api import Caller, FeishuError, authenticate, error_body, log_id, ok, read_json
 from .state import EmulatorState, Message
 
 __all__ = [
@@ -656,15 +657,46 @@ def _image_mime(data: bytes) -> str | None:
     return None
 
 
+def _canonical_headers(response: Response) -> Response:
+    """``Content-Type`` / ``Content-Disposition`` spelled as Feishu does: the official SDK
+    looks binary answers' headers up case-sensitively."""
+    response.raw_headers = [
+        (b"-".join(part.capitalize() for part in name.split(b"-")), value)
+        for name, value in response.raw_headers
+    ]
+    return response
+
+
 def _download(upload: Upload) -> Response:
     name = upload.file_name
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return Response(
-        upload.data,
-        media_type=upload.content_type,
-        headers={"Content-Disposition": disposition},
+    return _canonical_headers(
+        Response(
+            upload.data,
+            media_type=upload.content_type,
+            headers={"Content-Disposition": disposition},
+        )
     )
+
+
+def _binary_endpoint(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A download route: its Feishu errors, too, carry a canonical ``Content-Type``."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except FeishuError as exc:
+            response = JSONResponse(
+                error_body(exc.code, exc.msg, log_id(request), **exc.error),
+                status_code=exc.http_status,
+                headers=exc.headers,
+            )
+            return _canonical_headers(response)
+
+    return wrapped
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -878,8 +910,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         file_name = form["file_name"].data.decode("utf-8", "replace") if "file_name" in form else ""
         if not file_name:
             raise _upload_error(234001, "Invalid request param, ext=file_name is required")
-        if "duration" in form and not form["duration"].data.decode().strip().isdigit():
-            raise _upload_error(234001, "Invalid request param, ext=duration must be an integer")
+        # ``duration`` is optional; the official SDK sends an unset one as "None", which
+        # Feishu accepts, so it is not checked.
         if "file" not in form:
             raise _upload_error(234001, "Invalid request param, ext=file is required")
         data = form["file"].data
@@ -964,15 +996,17 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
     return [
         Route(MESSAGES_PATH, send_message, methods=["POST"]),
         Route(message_path + "/reply", reply_message, methods=["POST"]),
-        Route(message_path + "/resources/{key}", download_resource, methods=["GET"]),
+        Route(
+            message_path + "/resources/{key}", _binary_endpoint(download_resource), methods=["GET"]
+        ),
         Route(message_path, edit_message, methods=["PUT"]),
         Route(message_path, patch_card, methods=["PATCH"]),
         Route(message_path, recall_message, methods=["DELETE"]),
         Route(message_path, get_message, methods=["GET"]),
         Route(IMAGES_PATH, upload_image, methods=["POST"]),
-        Route(IMAGES_PATH + "/{key}", download_image, methods=["GET"]),
+        Route(IMAGES_PATH + "/{key}", _binary_endpoint(download_image), methods=["GET"]),
         Route(FILES_PATH, upload_file, methods=["POST"]),
-        Route(FILES_PATH + "/{key}", download_file, methods=["GET"]),
+        Route(FILES_PATH + "/{key}", _binary_endpoint(download_file), methods=["GET"]),
         Route("/_emulator/im/rate_limits", control_rate_limits, methods=["GET", "POST"]),
         Route("/_emulator/im/uploads", control_uploads, methods=["GET"]),
     ]
