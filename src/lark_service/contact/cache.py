@@ -139,6 +139,7 @@ class UserCache:
         self.counters = CacheCounters()
         self._guard = threading.Lock()
         self._engine_value: Engine | None = None
+        self._reader_value: Engine | None = None
 
     @property
     def enabled(self) -> bool:
@@ -370,7 +371,10 @@ class UserCache:
 
     def _reader(self) -> Any:
         """A connection for reads (a plain deferred BEGIN on SQLite: no write lock)."""
-        return self._engine().execution_options(sqlite_begin="DEFERRED").connect()
+        reader = self._reader_value
+        if reader is None:
+            reader = self._reader_value = self._engine().execution_options(sqlite_begin="DEFERRED")
+        return reader.connect()
 
     def __repr__(self) -> str:
         return f"UserCache(ttl={self.ttl:g}, negative_ttl={self.negative_ttl:g})"

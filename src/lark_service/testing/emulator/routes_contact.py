@@ -381,6 +381,12 @@ def _normal_mobile(value: str) -> str:
 
 
 def _find_by(state: EmulatorState, kind: str, value: str) -> User | None:
+    """The user with this email (any case) or mobile (``+86`` optional for China)."""
+    exact = value.strip().lower() if kind == "email" else _normal_mobile(value)
+    for candidate in dict.fromkeys((value, exact)):
+        found = state.find_user(kind, candidate, "")  # exact: a scan without copies
+        if found is not None:
+            return found
     for user in state.users():
         if kind == "email" and user.email and user.email.lower() == value.strip().lower():
             return user
