@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,3 +276,26 @@ def _key() -> TokenKey:
 
 def box_for(settings: Settings) -> SecretBox:
     return SecretBox.from_settings(settings)
+
+
+def test_making_a_client_opens_no_database(tmp_path: Path) -> None:
+    """Construction stays cheap: no SQLAlchemy import, no file, until a token is needed."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from lark_service import LarkClient, Settings\n"
+        "settings = Settings(home=Path(sys.argv[1]), config_encryption_key=sys.argv[2])\n"
+        "client = LarkClient('cli_lazy', 'lazy-secret', settings=settings)\n"
+        "print(type(client.credentials.store).__name__,\n"
+        "      sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))\n"
+    )
+    home = tmp_path / "home"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(home), generate_key()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.split() == ["SqlTokenStore", "[]"]
+    assert not home.exists()
