@@ -59,7 +59,7 @@ def test_size_limit_is_checked_on_build() -> None:
 
 
 def test_buttons_validate() -> None:
-    with pytest.raises(errors.ValidationError, match="value .* or a url"):
+    with pytest.raises(errors.ValidationError, match=r"value .* or a url"):
         button("Nothing")
     with pytest.raises(errors.ValidationError, match="must be a dict"):
         button("x", value="approve")  # type: ignore[arg-type]
@@ -136,7 +136,8 @@ def test_card_kinds(card: dict[str, Any], kind: str, shared: bool) -> None:
 
 def test_card_content_accepts_builders_strings_and_sdk_payloads() -> None:
     class Payload:  # what lark-oapi's builder returns from build()
-        data = {"schema": "2.0", "body": {"elements": []}}
+        def __init__(self) -> None:
+            self.data = {"schema": "2.0", "body": {"elements": []}}
 
     class SdkBuilder:
         def build(self) -> Payload:
