@@ -77,6 +77,23 @@ class AcceptRequest:
     lease: float | None = None
 
 
+# Both statements are valid on SQLite (>= 3.35) and PostgreSQL alike.
+_CLAIM_SQL = (
+    "INSERT INTO processed_events (dedup_key, app_id, processed_at, expires_at) "
+    "VALUES (:key, :app_id, :now, :expires) "
+    "ON CONFLICT (dedup_key) DO UPDATE SET app_id = excluded.app_id, "
+    "processed_at = excluded.processed_at, expires_at = excluded.expires_at "
+    "WHERE processed_events.expires_at <= :now "
+    "RETURNING dedup_key"
+)
+_INSERT_SQL = (
+    "INSERT INTO callback_outbox (app_id, kind, event_id, event_type, payload, status, "
+    "attempts, available_at, created_at, updated_at) "
+    "VALUES (:app_id, :kind, :event_id, :event_type, :payload, :status, :attempts, "
+    ":available_at, :now, :now) RETURNING id"
+)
+
+
 class _Duplicate(Exception):
     pass
 
@@ -140,56 +157,47 @@ class OutboxStore:
     def accept_many(self, requests: Sequence[AcceptRequest]) -> list[int | None]:
         """:meth:`accept` for several callbacks in one transaction (one commit, one fsync);
         each is claimed in its own savepoint, so a duplicate rolls back only itself."""
-        from sqlalchemy import insert
-
-        from ..storage.tables import callback_outbox, processed_events
+        from sqlalchemy import text
 
         now = self.clock()
         results: list[int | None] = []
+        claim, insert = text(_CLAIM_SQL), text(_INSERT_SQL)  # plain SQL: no per-call compile
         with self.engine.begin() as conn:
             for req in requests:
                 try:
                     with conn.begin_nested():
                         for key in req.dedup_keys:
-                            stmt = self._insert(processed_events).values(
-                                dedup_key=key[:255],
-                                app_id=req.app_id,
-                                processed_at=now,
-                                expires_at=now + self.dedup_ttl,
-                            )
-                            stmt = stmt.on_conflict_do_update(
-                                index_elements=[processed_events.c.dedup_key],
-                                set_={
-                                    "app_id": stmt.excluded.app_id,
-                                    "processed_at": stmt.excluded.processed_at,
-                                    "expires_at": stmt.excluded.expires_at,
-                                },
-                                where=processed_events.c.expires_at <= now,
-                            )
                             # RETURNING, not rowcount: drivers disagree on an upsert's rowcount.
-                            returning = stmt.returning(processed_events.c.dedup_key)
-                            if conn.execute(returning).first() is None:
+                            claimed = conn.execute(
+                                claim,
+                                {
+                                    "key": key[:255],
+                                    "app_id": req.app_id,
+                                    "now": now,
+                                    "expires": now + self.dedup_ttl,
+                                },
+                            ).first()
+                            if claimed is None:
                                 raise _Duplicate
                         lease = req.lease
-                        result = conn.execute(
-                            insert(callback_outbox).values(
-                                app_id=req.app_id,
-                                kind=req.kind,
-                                event_id=(req.event_id or None) and req.event_id[:128],
-                                event_type=(req.event_type or None) and req.event_type[:128],
-                                payload=json.dumps(
+                        row = conn.execute(
+                            insert,
+                            {
+                                "app_id": req.app_id,
+                                "kind": req.kind,
+                                "event_id": (req.event_id or None) and req.event_id[:128],
+                                "event_type": (req.event_type or None) and req.event_type[:128],
+                                "payload": json.dumps(
                                     req.payload, ensure_ascii=False, separators=(",", ":")
                                 ),
-                                status="running" if lease is not None else "pending",
-                                attempts=1 if lease is not None else 0,
-                                available_at=now + (lease or 0.0),
-                                created_at=now,
-                                updated_at=now,
-                            )
-                        )
-                        pk = result.inserted_primary_key
-                        assert pk is not None
-                        results.append(int(pk[0]))
+                                "status": "running" if lease is not None else "pending",
+                                "attempts": 1 if lease is not None else 0,
+                                "available_at": now + (lease or 0.0),
+                                "now": now,
+                            },
+                        ).first()
+                        assert row is not None
+                        results.append(int(row[0]))
                 except _Duplicate:
                     results.append(None)
         return results
