@@ -246,13 +246,21 @@ def test_unreadable_database_keeps_the_apps_read_before(
         fresh.get_app("cli_a1")
 
 
-def test_open_registry_only_when_the_database_exists(settings: Settings) -> None:
-    assert open_registry(settings) is None
-    assert not settings.home.exists()  # looking did not create anything
-    AppRegistry.from_settings(settings).add_app("cli_a1", SECRET)
+def test_the_client_registry_creates_nothing_and_notices_a_later_database(
+    settings: Settings,
+) -> None:
     found = open_registry(settings)
     assert isinstance(found, AppRegistry)
-    assert found.active_app_ids() == ["cli_a1"]
+    assert found.active_app_ids() == [] and found.get_app("cli_a1") is None
+    assert not settings.home.exists()  # looking did not create anything
+    with LarkClient(settings=settings, registry=found) as client:
+        with pytest.raises(errors.AppNotSpecifiedError, match="no app is registered"):
+            client.resolve_app()
+        with pytest.raises(errors.AppNotFoundError):
+            client.resolve_app("cli_a1")
+        AppRegistry.from_settings(settings).add_app("cli_a1", SECRET)  # e.g. the CLI
+        found.refresh()  # what max_age (1 s) does for a running client
+        assert client.resolve_app().app_id == "cli_a1"
 
 
 def test_clients_resolve_registry_apps_each_with_its_domain(

@@ -33,17 +33,11 @@ __all__ = [
 
 
 def open_registry(settings: Settings) -> AppSource | None:
-    """The registry configured by ``settings``, or None when no registry exists yet.
+    """The registry configured by ``settings`` (``LARK_CONFIG_DB_URL``, default
+    ``$LARK_HOME/config.db``), as the client's app resolver consults it.
 
-    "Exists" means: ``LARK_CONFIG_DB_URL`` names a server database, or the SQLite file
-    (default ``$LARK_HOME/config.db``) is there. A client never creates the file; `lark-service
-    init` or `lark-service app add` do. No I/O happens here: the database is read on the
-    first lookup.
+    No I/O happens here. A client never creates the registry's SQLite file: while it does
+    not exist the registry has no apps, and it is looked for again (at most once a second),
+    so apps added later by ``lark-service app add`` reach running clients.
     """
-    from ..storage.engine import sqlite_path
-
-    url = settings.resolved_config_db_url
-    path = sqlite_path(url)
-    if path is not None and not path.expanduser().is_file():
-        return None
-    return AppRegistry.from_settings(settings)
+    return AppRegistry.from_settings(settings, create=False)

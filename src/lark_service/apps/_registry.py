@@ -147,12 +147,16 @@ class AppRegistry:
         max_age: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         actor: str | None = None,
+        create: bool = True,
     ) -> None:
+        """``create=False``: while the SQLite file does not exist, lookups find no apps (and
+        create nothing); the file is looked for again at every re-validation."""
         self.url = url
         self.box = box
         self.max_age = max_age
         self.clock = clock
         self.actor = actor
+        self.create = create
         self._guard = threading.RLock()
         self._entries: dict[str, _Entry] | None = None
         self._version: _Version | None = None
@@ -638,6 +642,10 @@ class AppRegistry:
             if self._entries is not None and now - self._checked_at < self.max_age:
                 return self._entries
             try:
+                if not self.create and not self._exists():
+                    self._entries, self._version = {}, None
+                    self._checked_at = now
+                    return self._entries
                 version = self._read_version()
                 if self._entries is None or version != self._version:
                     self._entries = self._merge(self._load_all())
@@ -648,6 +656,13 @@ class AppRegistry:
                 logger.error("app registry unreadable, using the apps read before: %s", exc.msg)
             self._checked_at = now
             return self._entries
+
+    def _exists(self) -> bool:
+        """Whether the database is there (always, for a server database)."""
+        from ..storage.engine import sqlite_path
+
+        path = sqlite_path(self.url)
+        return path is None or path.expanduser().is_file()
 
     def _merge(self, fresh: dict[str, _Entry]) -> dict[str, _Entry]:
         """Keep decrypted credentials of apps whose secret and domain did not change."""
