@@ -47,7 +47,7 @@ def open_token_store(settings: Settings) -> TokenStore:
 
     A :class:`SqlTokenStore` on ``settings.resolved_database_url`` when an encryption key is
     configured; otherwise the process's memory store (tokens are never written in plain
-    text), with a warning saying how to persist them. Raises
+    text), with an INFO log line saying how to persist them. Raises
     :class:`~lark_service.errors.EncryptionKeyError` for a malformed key.
     """
     from ..storage.crypto import SecretBox
@@ -67,7 +67,7 @@ def _warn_memory_only() -> None:
         if _warned_memory_only:
             return
         _warned_memory_only = True
-    logger.warning(
+    logger.info(
         "no LARK_CONFIG_ENCRYPTION_KEY: access tokens are kept in this process's memory only; "
         "run `lark-service init` to share them across processes (encrypted)"
     )
