@@ -108,6 +108,9 @@ class Dispatcher:
             return {"database": f"unavailable: {type(exc).__name__}"}
         return {"database": "ok"}
 
+    purge_interval: float = 3600.0
+    """Seconds between deletions of expired dedup keys and old done outbox rows."""
+    _last_purge: float = 0.0
     _accepter: _Batcher[AcceptRequest, int | None] | None = None
     _completer: _Batcher[int, None] | None = None
 
@@ -130,6 +133,19 @@ class Dispatcher:
         except Exception as exc:
             _log.error("cannot store callback %s: %s", event.event_id, type(exc).__name__)
             raise StorageUnavailableError(str(type(exc).__name__)) from None
+
+    async def _maybe_purge(self) -> None:
+        now = time.monotonic()
+        if now - self._last_purge < self.purge_interval:
+            return
+        self._last_purge = now
+        try:
+            removed = await asyncio.to_thread(self.store.purge)
+        except Exception as exc:
+            _log.warning("outbox purge failed: %s", type(exc).__name__)
+            return
+        if removed:
+            _log.info("purged %s expired dedup keys and done outbox rows", removed)
 
     async def _complete(self, item_id: int) -> None:
         if self._completer is None:
@@ -400,6 +416,7 @@ class InProcessDispatcher(Dispatcher):
                 await self.poll_once()
             except Exception as exc:
                 _log.error("outbox poll failed: %s", type(exc).__name__)
+            await self._maybe_purge()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             self._wake.clear()

@@ -280,9 +280,11 @@ class RabbitDispatcher(Dispatcher):
         try:
             await self.publisher.publish(item)
         except Exception as exc:
-            _log.warning("publishing outbox %s failed (%s); the relay retries", item.id, exc)
+            # the type only: a connection error's text may hold the broker URL (and its password)
+            reason = type(exc).__name__
+            _log.warning("publishing outbox %s failed (%s); the relay retries", item.id, reason)
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.retry_later, item.id, str(exc)[:200], 0.0)
+                await asyncio.to_thread(self.store.retry_later, item.id, reason, 0.0)
             self._wake.set()
             return False
         await self._complete(item.id)
@@ -317,6 +319,7 @@ class RabbitDispatcher(Dispatcher):
                 self._failures += 1
                 _log.warning("RabbitMQ relay: %s; next try in %.1f s", type(exc).__name__, delay)
                 await self.publisher.close()
+            await self._maybe_purge()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
@@ -466,7 +469,10 @@ class RabbitWorker:
             )
         except Exception as exc:
             _log.error(
-                "cannot move message %s to %s (%s); requeued", message.message_id, queue, exc
+                "cannot move message %s to %s (%s); requeued",
+                message.message_id,
+                queue,
+                type(exc).__name__,
             )
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)

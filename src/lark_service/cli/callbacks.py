@@ -66,7 +66,7 @@ def _broker_error(exc: Exception) -> Exception:
     from ..errors import ConnectionError as BrokerUnreachable
 
     return BrokerUnreachable(
-        f"RabbitMQ: {type(exc).__name__}: {exc}",
+        f"RabbitMQ: {type(exc).__name__}",  # its text may hold the URL and password
         hint="Check --amqp-url / LARK_AMQP_URL, the queue name, and that the broker is running.",
     )
 
