@@ -330,3 +330,25 @@ async def test_an_always_failing_handler_ends_in_the_dlq_and_can_be_replayed(
             assert await dlq_list(amqp_url, topology) == []
     finally:
         await worker.stop(5)
+
+
+async def test_inline_fallback_runs_handlers_while_the_broker_is_down(tmp_path: Path) -> None:
+    from lark_service.server import ServerConfig
+
+    seen: Counter[str] = Counter()
+    router = counting_router(seen, "inline", Counter())
+    dead_broker = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    app = create_app(
+        router,
+        keys=KEYS,
+        dispatcher="rabbitmq",
+        amqp_url=dead_broker,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+        config=ServerConfig(inline_when_broker_down=True),
+    )
+    async with serve(app) as http:
+        headers, body, event_id = card_request({"inline": 1})
+        r = await http.post(f"/callbacks/{APP}/card", headers=headers, content=body)
+        assert r.status_code == 200
+        await eventually(lambda: seen[event_id] == 1, what="inline run")
+    assert OutboxStore(f"sqlite:///{tmp_path / 'state.db'}").counts() == {"done": 1}

@@ -216,6 +216,9 @@ class RabbitDispatcher(Dispatcher):
     ``publish_lease``: seconds a just-accepted row is reserved for this process's immediate
     publish before the relay (of any process) may take it; ``relay_interval``: how often the
     relay looks for due rows; ``reconnect_delays``: waits between reconnection attempts.
+    ``fallback`` (an :class:`~lark_service.callbacks.InProcessDispatcher` on the same store):
+    while the broker is unreachable, run handlers in this process instead of holding the
+    callbacks for the relay.
     """
 
     def __init__(
@@ -228,8 +231,10 @@ class RabbitDispatcher(Dispatcher):
         relay_interval: float = 1.0,
         reconnect_delays: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0),
         connect_timeout: float = 5.0,
+        fallback: Dispatcher | None = None,
     ) -> None:
         self.store = store
+        self.fallback = fallback
         self.topology = topology or RabbitTopology()
         self.publisher = RabbitPublisher(url, self.topology, connect_timeout=connect_timeout)
         self.publish_lease = publish_lease
@@ -248,11 +253,15 @@ class RabbitDispatcher(Dispatcher):
             _log.warning(
                 "RabbitMQ unreachable (%s); callbacks stay in the outbox", type(exc).__name__
             )
+        if self.fallback is not None:
+            await self.fallback.start()
         if self._relay is None:
             self._relay = asyncio.create_task(self._relay_loop())
 
     async def submit(self, verified: VerifiedCallback) -> Submission:
         """Store the callback, then publish it in the background (the answer does not wait)."""
+        if self.fallback is not None and not self.publisher.connected:
+            return await self.fallback.submit(verified)  # handled here, never published
         item_id = await self._accept(verified, self.publish_lease)
         if item_id is None:
             return Submission(None, duplicate=True, reply_closed=True)
@@ -336,6 +345,8 @@ class RabbitDispatcher(Dispatcher):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.relay_once(), timeout)
         await self.publisher.close()
+        if self.fallback is not None:
+            await self.fallback.stop(timeout)
 
     async def readiness(self) -> dict[str, str]:
         """The database, and whether the broker is connected."""

@@ -54,6 +54,12 @@ def _delays(value: str) -> tuple[float, ...]:
     show_default=True,
     help="Seconds a card answer waits for an in-process handler's toast/card.",
 )
+@click.option(
+    "--inline-when-broker-down",
+    is_flag=True,
+    help="RabbitMQ dispatcher: run handlers in the server while the broker is unreachable "
+    "(default: keep them in the outbox until it returns).",
+)
 @click.option("--shutdown-timeout", default=10.0, show_default=True, help="Graceful stop (s).")
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
@@ -70,6 +76,7 @@ def serve(
     max_attempts: int,
     retry_delays: str,
     reply_wait: float,
+    inline_when_broker_down: bool,
     shutdown_timeout: float,
     log_level: str | None,
 ) -> None:
@@ -99,6 +106,7 @@ def serve(
             retry_delays=delays,
             reply_wait=reply_wait,
             shutdown_timeout=shutdown_timeout,
+            inline_when_broker_down=inline_when_broker_down,
         ),
     )
     click.echo(f"lark-service: callbacks on http://{host}:{port}/callbacks/ ({len(router)} routes)")

@@ -63,6 +63,8 @@ class ServerConfig:
     handler_timeout: float = 60.0
     shutdown_timeout: float = 10.0
     poll_interval: float = 1.0
+    inline_when_broker_down: bool = False
+    """RabbitMQ dispatcher: run handlers in the server while the broker is unreachable."""
 
 
 class _State:
@@ -94,19 +96,15 @@ def _make_dispatcher(
     store = OutboxStore(database_url or settings.resolved_database_url, clock=clock)
     url = amqp_url or settings.amqp_url
     kind = dispatcher or ("rabbitmq" if url else "inprocess")
-    if kind == "rabbitmq":
-        if not url:
-            from ..errors import ConfigError
-
-            raise ConfigError("the rabbitmq dispatcher needs LARK_AMQP_URL (or --amqp-url)")
-        from ..callbacks.rabbitmq import RabbitDispatcher
-
-        return RabbitDispatcher(store, url, topology=topology)
-    if kind != "inprocess":
+    if kind not in ("inprocess", "rabbitmq"):
         from ..errors import ConfigError
 
         raise ConfigError(f"unknown dispatcher {kind!r}", hint="Use 'inprocess' or 'rabbitmq'.")
-    return InProcessDispatcher(
+    if kind == "rabbitmq" and not url:
+        from ..errors import ConfigError
+
+        raise ConfigError("the rabbitmq dispatcher needs LARK_AMQP_URL (or --amqp-url)")
+    in_process = InProcessDispatcher(
         router,
         store,
         workers=config.workers,
@@ -117,6 +115,13 @@ def _make_dispatcher(
         poll_interval=config.poll_interval,
         updater=updater,
     )
+    if kind == "inprocess":
+        return in_process
+    from ..callbacks.rabbitmq import RabbitDispatcher
+
+    assert url is not None
+    fallback = in_process if config.inline_when_broker_down else None
+    return RabbitDispatcher(store, url, topology=topology, fallback=fallback)
 
 
 def create_app(
