@@ -165,8 +165,12 @@ class _Batcher(Generic[T, R]):
     """
 
     def __init__(self, fn: Callable[[list[T]], Sequence[R]], max_batch: int = 256) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._fn = fn
         self._max = max_batch
+        # Its own thread: slow sync handlers filling the default pool never delay an ack.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="lark-callbacks-db")
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -182,7 +186,9 @@ class _Batcher(Generic[T, R]):
             batch = self._pending[: self._max]
             del self._pending[: self._max]
             try:
-                results = await asyncio.to_thread(self._fn, [item for item, _ in batch])
+                items = [item for item, _ in batch]
+                loop = asyncio.get_running_loop()
+                results = await loop.run_in_executor(self._executor, self._fn, items)
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
