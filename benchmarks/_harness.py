@@ -33,6 +33,7 @@ __all__ = [
     "Result",
     "best_of",
     "format_table",
+    "loadavg",
     "machine_line",
     "quick",
     "run_async",
@@ -338,14 +339,20 @@ def machine_line() -> str:
                 break
     except OSError:
         pass
-    load = ""
-    with contextlib.suppress(OSError):
-        load = ", load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load = loadavg()
+    load = f", load average {load}" if load else ""
     return (
         f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.machine()}, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{_dt.date.today().isoformat()}{load}"
     )
+
+
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages (``""`` where the OS does not say)."""
+    with contextlib.suppress(OSError, AttributeError):
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return ""
 
 
 def update_doc_section(heading: str, body: str, path: Path = DOC_PATH) -> None:
