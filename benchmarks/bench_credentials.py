@@ -337,7 +337,10 @@ a shared virtual clock moves 24 h forward; 2 h tokens, handed out again by the e
 until 30 min are left (as Feishu does). The processes share one `LARK_HOME` (the SQLite
 token store and its file locks): a token is fetched by whichever process first reaches 10 %
 of its remaining life, in the background, and the others read it from the store. Without a
-key (memory only) and with `lark-oapi` each process fetches its own.
+key (memory only) and with `lark-oapi` each process fetches its own. The processes take
+turns call by call (the clock moves ~30,000× faster than real time, so a process descheduled
+for a few milliseconds would otherwise see a token expire under it); background refreshes run
+between turns. The fetch counts are what matters here, not the wall time.
 
 {table}
 """
