@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -40,6 +41,9 @@ __all__ = [
     "StorageUnavailableError",
     "Submission",
 ]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CARD_UPDATE_PATH = "/open-apis/interactive/v1/card/update"
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
@@ -113,12 +117,23 @@ class Dispatcher:
     _last_purge: float = 0.0
     _accepter: _Batcher[AcceptRequest, int | None] | None = None
     _completer: _Batcher[int, None] | None = None
+    _executor: ThreadPoolExecutor | None = None
+
+    async def _db(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run a blocking store call on this dispatcher's one database thread.
+
+        One writer thread per process: SQLite allows one writer at a time, and writers of one
+        process queuing on its lock would sleep in SQLite's busy handler instead.
+        """
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="lark-callbacks-db")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _accept(self, verified: VerifiedCallback, lease: float | None) -> int | None:
         event = verified.event
         assert event is not None
         if self._accepter is None:
-            self._accepter = _Batcher(self.store.accept_many)
+            self._accepter = _Batcher(self.store.accept_many, self._db)
         request = AcceptRequest(
             app_id=verified.app_id,
             kind=verified.kind,
@@ -134,13 +149,18 @@ class Dispatcher:
             _log.error("cannot store callback %s: %s", event.event_id, type(exc).__name__)
             raise StorageUnavailableError(str(type(exc).__name__)) from None
 
+    def _close_db(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+
     async def _maybe_purge(self) -> None:
         now = time.monotonic()
         if now - self._last_purge < self.purge_interval:
             return
         self._last_purge = now
         try:
-            removed = await asyncio.to_thread(self.store.purge)
+            removed = await self._db(self.store.purge)
         except Exception as exc:
             _log.warning("outbox purge failed: %s", type(exc).__name__)
             return
@@ -149,12 +169,8 @@ class Dispatcher:
 
     async def _complete(self, item_id: int) -> None:
         if self._completer is None:
-            self._completer = _Batcher(self.store.complete_many)
+            self._completer = _Batcher(self.store.complete_many, self._db)
         await self._completer.submit(item_id)
-
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class _Batcher(Generic[T, R]):
@@ -164,13 +180,15 @@ class _Batcher(Generic[T, R]):
     under load many callbacks share one transaction and one fsync.
     """
 
-    def __init__(self, fn: Callable[[list[T]], Sequence[R]], max_batch: int = 256) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def __init__(
+        self,
+        fn: Callable[[list[T]], Sequence[R]],
+        run: Callable[..., Awaitable[Any]],
+        max_batch: int = 256,
+    ) -> None:
         self._fn = fn
+        self._run_blocking = run  # the dispatcher's database thread, not the default pool
         self._max = max_batch
-        # Its own thread: slow sync handlers filling the default pool never delay an ack.
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="lark-callbacks-db")
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -186,9 +204,7 @@ class _Batcher(Generic[T, R]):
             batch = self._pending[: self._max]
             del self._pending[: self._max]
             try:
-                items = [item for item, _ in batch]
-                loop = asyncio.get_running_loop()
-                results = await loop.run_in_executor(self._executor, self._fn, items)
+                results = await self._run_blocking(self._fn, [item for item, _ in batch])
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -324,9 +340,10 @@ class InProcessDispatcher(Dispatcher):
             self._queue.task_done()
         if leftover:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.release, leftover)
+                await self._db(self.store.release, leftover)
         self._queued.clear()
         await self.updater.aclose()
+        self._close_db()
 
     # -- accepting -----------------------------------------------------------------------
 
@@ -403,7 +420,7 @@ class InProcessDispatcher(Dispatcher):
                 item.attempts,
                 error,
             )
-            await asyncio.to_thread(self.store.bury, item.id, error)
+            await self._db(self.store.bury, item.id, error)
             return
         delay = self.retry_delays[min(item.attempts - 1, len(self.retry_delays) - 1)]
         _log.warning(
@@ -414,7 +431,7 @@ class InProcessDispatcher(Dispatcher):
             delay,
             error,
         )
-        await asyncio.to_thread(self.store.retry_later, item.id, error, delay)
+        await self._db(self.store.retry_later, item.id, error, delay)
 
     async def _poll(self) -> None:
         while True:
@@ -432,7 +449,7 @@ class InProcessDispatcher(Dispatcher):
         room = self.workers * 2 - self._queue.qsize()
         if room <= 0:
             return 0
-        items = await asyncio.to_thread(self.store.claim, room, self.lease)
+        items = await self._db(self.store.claim, room, self.lease)
         for item in items:
             if item.id in self._queued:
                 continue
@@ -441,7 +458,7 @@ class InProcessDispatcher(Dispatcher):
 
     async def run_due(self) -> int:
         """Run every due outbox row now, in this task (tests and tools); how many ran."""
-        items = await asyncio.to_thread(self.store.claim, 1000, self.lease)
+        items = await self._db(self.store.claim, 1000, self.lease)
         for item in items:
             await self._run(_Job(item, parse_callback(item.payload, _kind(item.kind))))
         return len(items)

@@ -281,7 +281,7 @@ class RabbitDispatcher(Dispatcher):
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
         else:
-            await asyncio.to_thread(self.store.retry_later, item.id, None, 0.0)
+            await self._db(self.store.retry_later, item.id, None, 0.0)
             self._wake.set()
         return Submission(item_id, reply_closed=True)
 
@@ -293,7 +293,7 @@ class RabbitDispatcher(Dispatcher):
             reason = type(exc).__name__
             _log.warning("publishing outbox %s failed (%s); the relay retries", item.id, reason)
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.retry_later, item.id, reason, 0.0)
+                await self._db(self.store.retry_later, item.id, reason, 0.0)
             self._wake.set()
             return False
         await self._complete(item.id)
@@ -305,7 +305,7 @@ class RabbitDispatcher(Dispatcher):
             await self.publisher.connect()
         published = 0
         while True:
-            items = await asyncio.to_thread(self.store.claim, 200, self.publish_lease)
+            items = await self._db(self.store.claim, 200, self.publish_lease)
             if not items:
                 return published
             results = await asyncio.gather(*(self._publish(i) for i in items))
@@ -347,6 +347,7 @@ class RabbitDispatcher(Dispatcher):
         await self.publisher.close()
         if self.fallback is not None:
             await self.fallback.stop(timeout)
+        self._close_db()
 
     async def readiness(self) -> dict[str, str]:
         """The database, and whether the broker is connected."""
