@@ -10,7 +10,14 @@ import pytest
 
 from lark_service import _concurrency, errors
 from lark_service.cards import Card
-from lark_service.messaging import BatchItem, SendRateLimiter
+from lark_service.messaging import (
+    DEFAULT_PER_APP,
+    DEFAULT_PER_RECEIVER,
+    FEISHU_PER_APP,
+    FEISHU_PER_RECEIVER,
+    BatchItem,
+    SendRateLimiter,
+)
 from lark_service.testing import Emulator
 from lark_service.testing.emulator.routes_im import im_state
 
@@ -114,9 +121,15 @@ def test_rate_limited_until_the_retries_run_out(lark: Any, emu: Emulator, bob: s
     assert len(emu.messages()) == 1
 
 
+def test_default_pace_is_under_feishus_limits() -> None:
+    limiter = SendRateLimiter()
+    assert (limiter.per_app, limiter.per_receiver) == (DEFAULT_PER_APP, DEFAULT_PER_RECEIVER)
+    assert DEFAULT_PER_APP < FEISHU_PER_APP and DEFAULT_PER_RECEIVER < FEISHU_PER_RECEIVER
+
+
 def test_limiter_spaces_sends_per_app_and_per_receiver() -> None:
     clock = FakeClock()
-    limiter = SendRateLimiter(clock=clock)
+    limiter = SendRateLimiter(per_app=50, per_receiver=5, clock=clock)
     slots = [clock.now + limiter.reserve(APP_ID, f"u{i}") for i in range(160)]
     assert slots[0] == clock.now  # the first goes at once
     ordered = sorted(slots)
@@ -155,13 +168,13 @@ def test_batch_is_paced_by_the_limiter(emu: Emulator, lark: Any, sleeps: list[fl
     result = lark.messaging.send_batch(receivers, "paced", concurrency=16, progress=progress)
 
     assert result.ok and len(emu.messages()) == 120
-    # The clock stood still, so each wait is the slot's offset: 50 per second, evenly spaced.
+    # The clock stood still, so each wait is the slot's offset: 45 per second, evenly spaced.
     offsets = sorted(limiter.delays)
     assert offsets[0] == 0 and len(offsets) == 120
     assert all(d in sleeps for d in offsets[1:])  # and each was waited
     for i in range(len(offsets) - 50):
         assert offsets[i + 50] - offsets[i] >= 1.0 - 1e-9
-    assert max(offsets) == pytest.approx(119 / 50)
+    assert max(offsets) == pytest.approx(119 / DEFAULT_PER_APP)
     assert sorted(n for _, n, _ in done) == list(range(1, 121))
     assert {t for _, _, t in done} == {120}
     assert {r for r, _, _ in done} == set(receivers)

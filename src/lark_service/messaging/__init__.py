@@ -2,7 +2,13 @@
 
 from ._async_client import DEFAULT_BATCH_CONCURRENCY, AsyncMessagingClient, BatchProgress
 from ._build import infer_receive_id_type
-from ._limiter import FEISHU_PER_APP, FEISHU_PER_RECEIVER, SendRateLimiter
+from ._limiter import (
+    DEFAULT_PER_APP,
+    DEFAULT_PER_RECEIVER,
+    FEISHU_PER_APP,
+    FEISHU_PER_RECEIVER,
+    SendRateLimiter,
+)
 from ._media import (
     FILE_TYPES,
     IMAGE_FORMATS,
@@ -29,6 +35,8 @@ from .post import Post, markdown_to_post
 
 __all__ = [
     "DEFAULT_BATCH_CONCURRENCY",
+    "DEFAULT_PER_APP",
+    "DEFAULT_PER_RECEIVER",
     "FEISHU_PER_APP",
     "FEISHU_PER_RECEIVER",
     "FILE_TYPES",

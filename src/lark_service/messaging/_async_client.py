@@ -56,7 +56,8 @@ class AsyncMessagingClient:
     def __init__(self, pipeline: AsyncPipeline, *, limiter: SendRateLimiter | None = None) -> None:
         self._pipeline = pipeline
         self.limiter = limiter or SendRateLimiter()
-        """Paces :meth:`send_batch` (Feishu's 50/s per app, 5/s per receiver); replaceable."""
+        """Paces :meth:`send_batch` (45/s per app, 4.5/s per receiver: under Feishu's 50 and
+        5); replaceable, e.g. ``SendRateLimiter(per_app=20)`` to leave room for others."""
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -469,11 +470,11 @@ class AsyncMessagingClient:
         the ones that fail.
 
         ``POST /open-apis/im/v1/messages`` per receiver (each with its own ``uuid``), paced
-        by :attr:`limiter` (50/s per app, 5/s per receiver) and run ``concurrency`` at a
-        time. Duplicate ids are sent once. Images and files given as a path or bytes are
-        uploaded once. Raises ValidationError for bad content, ``concurrency`` or an empty
-        list, and ConfigError for the app, before sending anything; a bad or failing
-        receiver only fails its own entry (``BatchItem.error``).
+        by :attr:`limiter` (under Feishu's 50/s per app, 5/s per receiver) and run
+        ``concurrency`` at a time. Duplicate ids are sent once. Images and files given as a
+        path or bytes are uploaded once. Raises ValidationError for bad content,
+        ``concurrency`` or an empty list, and ConfigError for the app, before sending
+        anything; a bad or failing receiver only fails its own entry (``BatchItem.error``).
         """
         if isinstance(receive_ids, str):
             raise errors.ValidationError(
