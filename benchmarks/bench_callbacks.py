@@ -108,6 +108,14 @@ class Server:
                 raise SystemExit(f"the {dispatcher} server did not become ready")
             time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -167,7 +175,7 @@ async def _latency(
 
 
 def _pct(values: list[float], q: float) -> float:
-    return values[min(len(values) - 1, max(0, int(round(q / 100 * len(values))) - 1))]
+    return values[min(len(values) - 1, max(0, round(q / 100 * len(values)) - 1))]
 
 
 async def _delete_queues(amqp_url: str, name: str) -> None:
@@ -188,7 +196,10 @@ def run(
         server = Server(Path(home), dispatcher, amqp_url, queue)
         try:
             asyncio.run(_throughput(server.url, _requests(200), 16))  # warm-up
-            per_s = asyncio.run(_throughput(server.url, _requests(n), 32))
+            batch = _requests(n)
+            cpu_before = server.cpu_seconds()
+            per_s = asyncio.run(_throughput(server.url, batch, 32))
+            cpu_ms = (server.cpu_seconds() - cpu_before) / n * 1000
             lat = asyncio.run(_latency(server.url, _requests(int(seconds * rate)), rate))
         finally:
             server.stop()
@@ -197,6 +208,7 @@ def run(
     return {
         "dispatcher": dispatcher,
         "per_s": per_s,
+        "cpu_ms": cpu_ms,
         "p50": _pct(lat, 50),
         "p99": _pct(lat, 99),
         "max": lat[-1],
@@ -225,12 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         print("RabbitMQ unreachable: skipping the rabbitmq dispatcher")
 
     rows = [
-        "| dispatcher | callbacks/s (32 in flight) | ack p50 at 200/s | ack p99 at 200/s | max |",
-        "| --- | --- | --- | --- | --- |",
+        "| dispatcher | callbacks/s (32 in flight) | server CPU per callback "
+        "| ack p50 at 200/s | ack p99 at 200/s | max |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         rows.append(
-            f"| {r['dispatcher']} | {r['per_s']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms "
+            f"| {r['dispatcher']} | {r['per_s']:.0f} | {r['cpu_ms']:.2f} ms "
+            f"| {r['p50']:.1f} ms | {r['p99']:.1f} ms "
             f"| {r['max']:.1f} ms |"
         )
     table = "\n".join(rows)
