@@ -22,6 +22,7 @@ HEAVY = (
     "psycopg",
     "lark_oapi",
     "rich",
+    "click",
 )
 
 _PROBE = """
@@ -53,17 +54,17 @@ STATEMENTS = [
 @pytest.mark.parametrize("statement", STATEMENTS)
 def test_import_does_not_load_heavy_packages(statement: str) -> None:
     top_level = {name.split(".")[0] for name in _loaded_after(statement)}
-    assert top_level - {"rich"} == set()
+    assert top_level == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="httpx/__init__.py runs `from ._main import main`, which imports its CLI's click, "
-    "rich and pygments whenever they are installed (they are: lark-service's CLI needs them)",
-)
-@pytest.mark.parametrize("statement", STATEMENTS[1:])
-def test_client_import_does_not_load_rich(statement: str) -> None:
-    assert "rich" not in _loaded_after(statement)
+def test_httpx_keeps_working_after_our_import() -> None:
+    # lark_service imports httpx without its CLI module (click, rich, pygments); httpx itself
+    # and an explicit import of its CLI must still work afterwards.
+    loaded = _loaded_after(
+        "from lark_service import LarkClient; import httpx; httpx.Client().close(); "
+        "import httpx._main"
+    )
+    assert "rich" in loaded  # httpx._main imported for real when asked for
 
 
 def test_the_probe_sees_a_heavy_import() -> None:
