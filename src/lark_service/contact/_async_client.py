@@ -163,6 +163,8 @@ class AsyncContactClient:
             value=value,
         )
         user = _user(response, response.data.get("user"))
+        if not getattr(user, kind):  # the id asked by, even without its field scope
+            user = user.model_copy(update={kind: value})
         await async_blocking(self.cache.put_many, app, [user])
         return user
 

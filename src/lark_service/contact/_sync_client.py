@@ -164,6 +164,8 @@ class ContactClient:
             value=value,
         )
         user = _user(response, response.data.get("user"))
+        if not getattr(user, kind):  # the id asked by, even without its field scope
+            user = user.model_copy(update={kind: value})
         blocking(self.cache.put_many, app, [user])
         return user
 
