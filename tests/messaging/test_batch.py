@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -26,17 +29,34 @@ from .conftest import APP_ID, CHAT, NOBOT_CHAT, PNG
 MESSAGES = "/open-apis/im/v1/messages"
 
 
-class RecordingLimiter(SendRateLimiter):
-    """The default limits on a still clock, keeping every delay it hands out."""
+class SteppingClock:
+    """A fake clock that the (patched) sleeps move forward; shared by threads."""
 
     def __init__(self) -> None:
-        super().__init__(clock=FakeClock())
-        self.delays: list[float] = []
+        self.now = 1000.0
+        self._lock = threading.Lock()
 
-    def reserve(self, app_id: str, receiver: str) -> float:
-        delay = super().reserve(app_id, receiver)
-        self.delays.append(delay)
-        return delay
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+class RecordingLimiter(SendRateLimiter):
+    """The default limits, keeping the clock time of every send it let go."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__(clock=clock)
+        self.sent_at: list[float] = []
+
+    def admit(self, app_id: str, receiver: str) -> float:
+        wait = super().admit(app_id, receiver)
+        if wait == 0:
+            self.sent_at.append(self.clock())
+        return wait
 
 
 class FakeClock:
@@ -155,10 +175,24 @@ def test_limiter_time_passing_frees_slots() -> None:
     assert limiter.reserve("a", "x") == 0
 
 
-def test_batch_is_paced_by_the_limiter(emu: Emulator, lark: Any, sleeps: list[float]) -> None:
+def test_batch_is_paced_by_the_limiter(
+    emu: Emulator, lark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for n in range(120):
         emu.add_user(f"p{n:03d}", name=f"P{n}")
-    limiter = lark.messaging.limiter = RecordingLimiter()
+    clock = SteppingClock()
+    limiter = lark.messaging.limiter = RecordingLimiter(clock)
+
+    def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+        time.sleep(0)
+
+    async def async_sleep(seconds: float) -> None:
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(_concurrency, "sleep", sleep)
+    monkeypatch.setattr(_concurrency, "async_sleep", async_sleep)
     done: list[tuple[str, int, int]] = []
 
     def progress(item: BatchItem, finished: int, total: int) -> None:
@@ -168,16 +202,32 @@ def test_batch_is_paced_by_the_limiter(emu: Emulator, lark: Any, sleeps: list[fl
     result = lark.messaging.send_batch(receivers, "paced", concurrency=16, progress=progress)
 
     assert result.ok and len(emu.messages()) == 120
-    # The clock stood still, so each wait is the slot's offset: 45 per second, evenly spaced.
-    offsets = sorted(limiter.delays)
-    assert offsets[0] == 0 and len(offsets) == 120
-    assert all(d in sleeps for d in offsets[1:])  # and each was waited
-    for i in range(len(offsets) - 50):
-        assert offsets[i + 50] - offsets[i] >= 1.0 - 1e-9
-    assert max(offsets) == pytest.approx(119 / DEFAULT_PER_APP)
+    # On the limiter's clock, no one-second window ever held more than 45 sends.
+    sent = sorted(limiter.sent_at)
+    assert len(sent) == 120
+    for i in range(len(sent) - 45):
+        assert sent[i + 45] - sent[i] >= 1.0 - 1e-9
+    assert sent[-1] - sent[0] >= (120 - 45) / 45
     assert sorted(n for _, n, _ in done) == list(range(1, 121))
     assert {t for _, _, t in done} == {120}
     assert {r for r, _, _ in done} == set(receivers)
+
+
+def test_admit_caps_every_second_even_after_a_stall() -> None:
+    clock = FakeClock()
+    limiter = SendRateLimiter(clock=clock)  # 45/s per app, 4.5/s per receiver
+    # Everyone slept through their slots (a stall): they all wake at the same instant.
+    assert [limiter.admit(APP_ID, f"u{i}") for i in range(45)] == [0] * 45
+    assert limiter.admit(APP_ID, "u45") == pytest.approx(1.0)
+    clock.now += 0.5
+    assert limiter.admit(APP_ID, "u45") == pytest.approx(0.5)
+    clock.now += 0.5
+    assert limiter.admit(APP_ID, "u45") == 0
+    # Per receiver: at most 5 in a second (4.5/s rounds up; Feishu allows 5).
+    other = SendRateLimiter(per_app=None, clock=clock)
+    assert [other.admit(APP_ID, "same") for _ in range(5)] == [0] * 5
+    assert other.admit(APP_ID, "same") == pytest.approx(1.0)
+    assert other.admit(APP_ID, "different") == 0
 
 
 def test_batch_of_cards_and_images(lark: Any, emu: Emulator, alice: str, bob: str) -> None:

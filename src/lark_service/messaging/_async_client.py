@@ -523,9 +523,12 @@ class AsyncMessagingClient:
             id_type = check_receiver(receive_id, receive_id_type)
         except errors.ValidationError as exc:
             return BatchItem(receive_id, receive_id_type, error=exc)
-        delay = self.limiter.reserve(app, f"{id_type}:{receive_id}")
+        key = f"{id_type}:{receive_id}"
+        delay = self.limiter.reserve(app, key)
         if delay > 0:
             await _concurrency.async_sleep(delay)
+        while (wait := self.limiter.admit(app, key)) > 0:
+            await _concurrency.async_sleep(wait)
         body = build_message_body(receive_id, msg_type, content)
         try:
             message = await self._send(id_type, body, app)

@@ -1,13 +1,20 @@
 """Client-side pacing of message sends: under Feishu's 50/s per app and 5/s per receiver.
 
-The limiter hands out send *slots*; it never sleeps itself. A caller reserves a slot and
-sleeps the returned delay (``_concurrency.sleep`` / ``async_sleep``), so the same object paces
-threads and asyncio tasks alike, and tests drive it with a fake clock and no sleeping.
+The limiter never sleeps itself; it tells the caller how long to wait, and the caller sleeps
+(``_concurrency.sleep`` / ``async_sleep``). So one object paces threads and asyncio tasks
+alike, and tests drive it with a fake clock and no sleeping. Two steps per send::
 
-Slots of one app sit on a grid ``1/per_app`` seconds apart, and sends to one receiver at
-least ``1/per_receiver`` seconds apart. So any one-second window holds at most ``per_app``
-sends of the app and ``per_receiver`` sends to a receiver. A send waiting for its receiver
-does not hold up sends to others: it takes a later grid slot and leaves the earlier ones free.
+    delay = limiter.reserve(app_id, receiver)        # a slot on the pacing grid
+    sleep(delay)
+    while (wait := limiter.admit(app_id, receiver)) > 0:
+        sleep(wait)                                  # rare: the window is still full
+
+``reserve`` spreads sends evenly: slots of one app sit on a grid ``1/per_app`` seconds apart,
+sends to one receiver at least ``1/per_receiver`` apart, and a send waiting for its receiver
+takes a later grid slot without holding up the others. ``admit`` is the guarantee: it lets a
+send go only if the last second holds fewer than ``ceil(per_app)`` sends of the app and
+``ceil(per_receiver)`` to the receiver, counting the times sends actually went — so a stall
+(a busy event loop, a GC pause) that wakes many sleepers at once cannot burst past the limit.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from ..errors import ValidationError
@@ -73,6 +81,8 @@ class SendRateLimiter:
         self._apps: dict[str, _AppSlots] = {}
         self._receivers: dict[tuple[str, str], float] = {}
         self._reservations = 0
+        self._sent: dict[str, deque[float]] = {}
+        self._sent_to: dict[tuple[str, str], deque[float]] = {}
 
     def reserve(self, app_id: str, receiver: str) -> float:
         """Take the next free send slot for ``receiver`` of ``app_id``; seconds to wait."""
@@ -100,12 +110,39 @@ class SendRateLimiter:
                 self._prune(now)
             return max(0.0, slot - now)
 
+    def admit(self, app_id: str, receiver: str) -> float:
+        """0 and the send is counted, when the last second has room for it; else the seconds
+        until it will (call again after waiting)."""
+        with self._lock:
+            now = self.clock()
+            key = (app_id, receiver)
+            wait = 0.0
+            for log, rate in (
+                (self._sent.get(app_id), self.per_app),
+                (self._sent_to.get(key), self.per_receiver),
+            ):
+                if log is None or rate is None:
+                    continue
+                while log and log[0] <= now - 1.0:
+                    log.popleft()
+                cap = math.ceil(rate - 1e-9)
+                if len(log) >= cap:
+                    wait = max(wait, log[-cap] + 1.0 - now)
+            if wait > 0:
+                return wait
+            if self.per_app is not None:
+                self._sent.setdefault(app_id, deque()).append(now)
+            if self.per_receiver is not None:
+                self._sent_to.setdefault(key, deque()).append(now)
+            return 0.0
+
     def _prune(self, now: float) -> None:
         for app in self._apps.values():
             if self.per_app is not None:
                 floor = math.floor((now - app.epoch) * self.per_app)
                 app.taken = {k for k in app.taken if k >= floor}
         self._receivers = {k: t for k, t in self._receivers.items() if t > now}
+        self._sent_to = {k: log for k, log in self._sent_to.items() if log and log[-1] > now - 1}
 
     def __repr__(self) -> str:
         return f"SendRateLimiter(per_app={self.per_app}, per_receiver={self.per_receiver})"
