@@ -365,7 +365,9 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     230072: _rule(InvalidParameterError, False, "Reply in thread is unsupported here."),
     230075: _rule(InvalidParameterError, False, "Encrypted messages are unsupported."),
     230099: _rule(InvalidParameterError, False, "The card content is invalid."),
+    232006: _rule(NotFoundError, False, "The chat does not exist (or is invisible to the app)."),
     232009: _rule(NotFoundError, False, "The chat was dissolved."),
+    232011: _rule(PermissionDeniedError, False, "Add the bot to the chat first."),
     234001: _rule(InvalidParameterError, False, "Check the upload parameters."),
     234002: _rule(PermissionDeniedError, False, "The app may not access this resource."),
     234043: _rule(InvalidParameterError, False, "This resource cannot be downloaded."),
@@ -377,6 +379,7 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     ),
     40011: _rule(InvalidParameterError, False, "page_size must be 1-50."),
     40012: _rule(InvalidParameterError, False, "The page_token is invalid."),
+    40015: _rule(NotFoundError, False, "The department does not exist or was deleted."),
     41009: _rule(InvalidParameterError, False, "Give an email or a mobile."),
     41012: _rule(InvalidParameterError, False, "Invalid user id."),
     41050: _rule(

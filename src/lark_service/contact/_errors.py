@@ -1,8 +1,7 @@
 """Contact and chat errors made specific: which user, department, chat, scope or range.
 
 The pipeline maps Feishu's codes to classes with generic hints; these functions add what only
-the domain call knows (the id asked for, the app asking) and map the few codes the shared
-table does not (40015 unknown department, 232006 unknown chat, 232011 bot not in the chat).
+the domain call knows (the id asked for, the app asking).
 """
 
 from __future__ import annotations
