@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from lark_service import _concurrency
 from lark_service.credentials.locks import shared_memory_store
 
 
@@ -31,3 +34,21 @@ def _isolated_env(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every retry / pacing wait, recorded instead of slept (it still yields, as sleep does)."""
+    recorded: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+        time.sleep(0)
+
+    async def fake_async_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(_concurrency, "sleep", fake_sleep)
+    monkeypatch.setattr(_concurrency, "async_sleep", fake_async_sleep)
+    return recorded

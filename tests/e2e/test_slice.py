@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lark_service import AsyncLarkClient, LarkClient, RetryPolicy, _concurrency, errors
+from lark_service import AsyncLarkClient, LarkClient, RetryPolicy, errors
 from lark_service.testing.emulator.server import Emulator
 
 SEND = "/open-apis/im/v1/messages"
@@ -22,18 +22,6 @@ def emu(lark_emulator: Emulator) -> Emulator:
     )
     lark_emulator.add_chat(chat_id="oc_ops", name="Ops Alerts", members=["u_alice"])
     return lark_emulator
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    recorded: list[float] = []
-
-    async def fake(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "sleep", recorded.append)
-    monkeypatch.setattr(_concurrency, "async_sleep", fake)
-    return recorded
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from lark_service import AsyncLarkClient, LarkClient, RetryPolicy, _concurrency, errors
+from lark_service import AsyncLarkClient, LarkClient, RetryPolicy, errors
 from lark_service._retry import NO_RETRY
 from lark_service.logging import get_logger
 
@@ -26,19 +26,6 @@ def html_502() -> httpx.Response:
 @pytest.fixture
 def feishu() -> ScriptedFeishu:
     return ScriptedFeishu()
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits, recorded instead of slept."""
-    recorded: list[float] = []
-
-    async def fake_async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(_concurrency, "sleep", recorded.append)
-    monkeypatch.setattr(_concurrency, "async_sleep", fake_async_sleep)
-    return recorded
 
 
 def make_client(feishu: ScriptedFeishu, **kw: object) -> LarkClient:
