@@ -124,24 +124,61 @@ class Server:
             self.proc.kill()
 
 
+class _Conn:
+    """One keep-alive HTTP/1.1 connection sending prepared requests (a cheap load generator:
+    httpx would spend more CPU than the server on this 2-core machine)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _split(url: str) -> tuple[str, int, str]:
+    parsed = httpx.URL(url)
+    return parsed.host, parsed.port or 80, parsed.raw_path.decode()
+
+
 async def _throughput(
     url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int
 ) -> float:
+    host, port, path = _split(url)
     queue = list(reversed(requests))
     failures = 0
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal failures
-        while queue:
-            headers, body = queue.pop()
-            r = await client.post(url, headers=headers, content=body)
-            failures += r.status_code != 200
+        conn = _Conn(host, port)
+        try:
+            while queue:
+                headers, body = queue.pop()
+                failures += await conn.post(path, headers, body) != 200
+        finally:
+            await conn.close()
 
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{failures} callbacks were not acknowledged")
     return len(requests) / elapsed
@@ -150,25 +187,29 @@ async def _throughput(
 async def _latency(
     url: str, requests: list[tuple[dict[str, str], bytes]], rate: float
 ) -> list[float]:
+    host, port, path = _split(url)
     latencies: list[float] = []
     failures = 0
+    idle: list[_Conn] = []
 
-    async def one(client: httpx.AsyncClient, headers: dict[str, str], body: bytes) -> None:
+    async def one(headers: dict[str, str], body: bytes) -> None:
         nonlocal failures
+        conn = idle.pop() if idle else _Conn(host, port)
         started = time.perf_counter()
-        r = await client.post(url, headers=headers, content=body)
+        failures += await conn.post(path, headers, body) != 200
         latencies.append((time.perf_counter() - started) * 1000)
-        failures += r.status_code != 200
+        idle.append(conn)
 
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
-        tasks = []
-        start = time.perf_counter()
-        for i, (headers, body) in enumerate(requests):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(client, headers, body)))
-        await asyncio.gather(*tasks)
+    tasks = []
+    start = time.perf_counter()
+    for i, (headers, body) in enumerate(requests):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(headers, body)))
+    await asyncio.gather(*tasks)
+    for conn in idle:
+        await conn.close()
     if failures:
         raise SystemExit(f"{failures} callbacks were not acknowledged")
     return sorted(latencies)

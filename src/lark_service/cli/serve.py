@@ -115,5 +115,6 @@ def serve(
         host=host,
         port=port,
         log_level=(log_level or "warning").lower(),
+        access_log=False,  # every request is logged by lark-service itself when it matters
         timeout_graceful_shutdown=int(shutdown_timeout),
     )
