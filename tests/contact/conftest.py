@@ -8,12 +8,9 @@ unreachable, and fails under ``CI=true``.
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -21,7 +18,6 @@ from lark_service import LarkClient
 from lark_service.config import Settings
 from lark_service.testing import Emulator
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APP = ("cli_contact_a", "secret-a")
 OTHER_APP = ("cli_contact_b", "secret-b")
 
@@ -39,26 +35,6 @@ class FakeClock:
         self.now += seconds
 
 
-def _libpq(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    return f"postgresql://{rest}" if sep and scheme.startswith("postgres") else url
-
-
-def _postgres_server() -> str:
-    url = os.environ.get("LARK_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    try:
-        import psycopg
-
-        with psycopg.connect(_libpq(url), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:
-        reason = f"PostgreSQL at LARK_TEST_POSTGRES_URL is unreachable: {type(exc).__name__}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason + " (CI=true: PostgreSQL tests must run)")
-        pytest.skip(reason)
-    return url
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh state database: a SQLite file, or a new PostgreSQL schema."""
@@ -69,20 +45,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
         dispose_engine(url)
         return
-    import psycopg
-
-    server = _postgres_server()
-    schema = f"lt_contact_{secrets.token_hex(5)}"
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    joiner = "&" if "?" in server else "?"
-    url = f"{server}{joiner}options={quote(f'-csearch_path={schema}')}"
-    try:
-        yield url
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(_libpq(server), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    yield request.getfixturevalue("postgres_schema_url")
 
 
 @pytest.fixture
