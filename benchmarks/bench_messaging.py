@@ -197,13 +197,14 @@ The ideal is {receivers:,} / {PER_APP} s: nothing may go faster without being th
 
 {table}
 
-How to read it: `send_batch` is paced by the client-side limiter (a 20 ms grid per app, 200 ms
-per receiver), so it runs at the ideal rate and is not throttled; a throttled attempt (if the
-network bunches two sends) is retried after the reset header with the same uuid, so it never
-duplicates. A naive sequential loop is bound by the round trip ({LATENCY_MS} ms plus the
-client's own overhead) instead; the official client opens a new connection per call. Unpaced
-threads hit the per-app limit and, since the official client neither retries nor reads the
-reset header, every throttled send is a notification lost.
+How to read it: `send_batch` is paced by the client-side limiter — a grid of 45 sends/s per
+app and 4.5/s per receiver (10 % under Feishu's limits, for network jitter), plus a check that
+no second of actual sends exceeds that — so it runs near the ideal and is not throttled; a
+throttled attempt would be retried after the reset header with the same uuid, never
+duplicated. A naive sequential loop is bound by the round trip ({LATENCY_MS} ms plus the
+client's own overhead); the official client opens a new connection per call. Unpaced threads
+hit the per-app limit and, since the official client neither retries nor reads the reset
+header, every throttled send is a notification lost.
 """
 
 
