@@ -134,6 +134,15 @@ class _Conn:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        try:
+            return await self._post(path, headers, body)
+        except (ConnectionError, IndexError, asyncio.IncompleteReadError):
+            # the server closed an idle keep-alive connection: reconnect once
+            await self.close()
+            self.reader = self.writer = None
+            return await self._post(path, headers, body)
+
+    async def _post(self, path: str, headers: dict[str, str], body: bytes) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
