@@ -315,8 +315,9 @@ Throughput: {n} callbacks, 32 in flight. Latency: an open-loop {rate:.0f} callba
 {table}
 
 Target: p99 well under 100 ms at 200 callbacks/s — {"met" if verdict else "NOT met"}.
-The outbox write (one SQLite transaction claiming the dedup key and inserting the row) is the
-main cost; the load generator shares the machine's cores with the server.
+Outbox writes are group-committed: callbacks arriving together share one SQLite transaction
+(one fsync), each claimed in its own savepoint. The load generator (a raw keep-alive HTTP
+client) shares the 2 cores with the server and, for RabbitMQ, with the broker.
 """
         update_doc_section("## Callbacks", body)
         print("wrote ## Callbacks to docs/performance.md")
