@@ -433,7 +433,7 @@ class RabbitWorker:
             attempt=attempts,
             delivery="worker",
             dedup_key=event.dedup_keys[0] if event.dedup_keys else None,
-            client=None,
+            client=self.updater.client,
         )
         try:
             response = await asyncio.wait_for(
