@@ -267,15 +267,18 @@ def send_batch(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with make_client(app_id, base_url) as client, Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[red]{task.fields[failed]} failed"),
-        TimeElapsedColumn(),
-        console=err_console(),
-        transient=as_json,
-    ) as progress:
+    with (
+        make_client(app_id, base_url) as client,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=err_console(),
+            transient=as_json,
+        ) as progress,
+    ):
         task = progress.add_task("sending", total=len(set(receivers)), failed=0)
         failed = [0]
 
