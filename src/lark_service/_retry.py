@@ -41,7 +41,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
         """The wait before retry ``retry_number`` (0-based), jitter included."""
-        base = min(self.base_delay * (2**retry_number), self.max_delay)
+        base = min(self.base_delay * 2.0**retry_number, self.max_delay)
         draw = rng.random() if rng is not None else random.random()
         spread = draw * self.jitter * base
         return base + spread
