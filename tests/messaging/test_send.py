@@ -201,3 +201,21 @@ def test_cards_client_templates_send(lark: Any, emu: Emulator) -> None:
 def test_send_message_generic_share_chat(lark: Any, emu: Emulator) -> None:
     message = lark.messaging.send_message(CHAT, CHAT, msg_type="share_chat")
     assert stored(emu, message).content == {"chat_id": CHAT}
+
+
+def test_audio_and_video_are_uploaded_as_opus_and_mp4(lark: Any, emu: Emulator) -> None:
+    audio = lark.messaging.send_message(CHAT, OPUS, msg_type="audio")
+    video = lark.messaging.send_message(CHAT, MP4, msg_type="media")
+    from lark_service.testing.emulator.routes_im import im_state
+
+    uploads = im_state(emu).uploads
+    assert uploads[stored(emu, audio).content["file_key"]].file_type == "opus"
+    assert uploads[stored(emu, video).content["file_key"]].file_type == "mp4"
+
+
+def test_audio_of_the_wrong_kind_is_refused_before_any_request(lark: Any, emu: Emulator) -> None:
+    from lark_service import errors
+
+    with pytest.raises(errors.ValidationError, match="needs an opus file"):
+        lark.messaging.send_message(CHAT, PDF, msg_type="audio")
+    assert emu.requests() == []

@@ -45,6 +45,7 @@ _MESSAGES = "/open-apis/im/v1/messages"
 _IMAGES = "/open-apis/im/v1/images"
 _FILES = "/open-apis/im/v1/files"
 DEFAULT_BATCH_CONCURRENCY = 10
+_UPLOAD_TYPE = {"audio": "opus", "media": "mp4"}
 
 BatchProgress = Callable[[BatchItem, int, int], None]
 """``progress(item, done, total)``: called once per receiver as it finishes (from worker
@@ -71,13 +72,15 @@ class MessagingClient:
         receive_id_type: ReceiveIdType | None = None,
         app_id: str | None = None,
     ) -> Message:
-        """Send any message type: ``content`` as :func:`~._build.content_for` takes it.
+        """Send any message type: ``content`` as :func:`~._build.content_for` takes it (an
+        image, file, opus audio or mp4 video given as a path or bytes is uploaded first).
 
         ``POST /open-apis/im/v1/messages`` (with a ``uuid``, reused by every retry). Raises
         ValidationError before sending; NotFoundError / InvalidParameterError for unknown
         receivers, PermissionDeniedError when the bot is not in the chat.
         """
         id_type = check_receiver(receive_id, receive_id_type)
+        content = self._media_content(msg_type, content, app_id)
         body = build_message_body(receive_id, msg_type, content_for(msg_type, content))
         return self._send(id_type, body, app_id)
 
@@ -340,7 +343,8 @@ class MessagingClient:
         return (self.upload_file(file, file_name=file_name, app_id=app_id)).file_key
 
     def _media_content(self, msg_type: str, content: Any, app_id: str | None) -> Any:
-        """Upload a path or bytes given for an image/file message; anything else unchanged."""
+        """Upload a path or bytes given for an image, file, audio (opus) or media (mp4)
+        message; anything else unchanged."""
         if isinstance(content, Mapping) or (
             isinstance(content, str) and (is_image_key(content) or is_file_key(content))
         ):
@@ -349,7 +353,20 @@ class MessagingClient:
             return self._image_key(content, app_id)
         if msg_type == "file":
             return self._file_key(content, None, app_id)
-        return content
+        want = _UPLOAD_TYPE.get(msg_type)
+        if want is None:
+            return content
+        upload = _concurrency.blocking(prepare_file, content)
+        if upload.file_type != want:
+            raise errors.ValidationError(
+                f"a {msg_type} message needs an {want} file, and this one is "
+                f"{upload.file_type} (read from its content)",
+                field="content",
+            )
+        asset = self.upload_file(
+            upload.data, file_name=upload.file_name, file_type=want, app_id=app_id
+        )
+        return asset.file_key
 
     # -- lifecycle -------------------------------------------------------------------------
 
