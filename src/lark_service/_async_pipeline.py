@@ -191,6 +191,15 @@ class AsyncPipeline:
             )
             await _concurrency.async_sleep(decision.delay)
 
+    async def get_token(self, app: AppCredentials, kind: TokenKind) -> str:
+        """The current ``kind`` token of ``app`` from the pool (fetched only when needed)."""
+        key = TokenKey(app.app_id, app.fingerprint, kind)
+        return await self.pool.get_token(key, lambda k: self._fetch_token(app, k))
+
+    async def fetch_token(self, app: AppCredentials, kind: TokenKind) -> TokenRecord:
+        """A new ``kind`` token straight from Feishu, bypassing every cache (checks the secret)."""
+        return await self._fetch_token(app, TokenKey(app.app_id, app.fingerprint, kind))
+
     async def _fetch_token(self, app: AppCredentials, key: TokenKey) -> TokenRecord:
         """Fetch an app or tenant token with the app's secret (top-level answer, not enveloped)."""
         kind = key.kind

@@ -17,7 +17,7 @@ from ._sync_pipeline import Pipeline
 from ._http import USER_AGENT, ApiResponse, TokenKind, make_timeout
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
-from .credentials import CredentialPool, TokenStore, open_token_store
+from .credentials import CredentialPool, TokenRecord, TokenStore, open_token_store
 from .credentials._types import Clock
 from .messaging import MessagingClient
 
@@ -128,6 +128,25 @@ class LarkClient:
         """The app a call with ``app_id`` would run as (raises the ConfigError it would)."""
         return self._apps.resolve(app_id)
 
+    def access_token(self, kind: str = "tenant", *, app_id: str | None = None) -> str:
+        """The app's current ``tenant`` or ``app`` access token, for tools that need a raw one.
+
+        Domain methods and :meth:`request` never need this; the token comes from the same pool
+        (fetched only when needed, refreshed ahead of expiry). Raises the ConfigErrors of app
+        resolution and ``InvalidCredentialsError``.
+        """
+        return self._pipeline.get_token(self._apps.resolve(app_id), _token_kind(kind))
+
+    def check_credentials(
+        self, kind: str = "tenant", *, app_id: str | None = None
+    ) -> TokenRecord:
+        """Fetch a new token from Feishu now, bypassing every cache: proves the app's secret.
+
+        ``POST /open-apis/auth/v3/{kind}_access_token/internal``. Raises
+        ``InvalidCredentialsError`` for a wrong secret, ``AppDisabledError`` for a disabled app.
+        """
+        return self._pipeline.fetch_token(self._apps.resolve(app_id), _token_kind(kind))
+
     def request(
         self,
         method: str,
@@ -181,6 +200,12 @@ class LarkClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(app_id={self.app_id!r})"
+
+
+def _token_kind(kind: str) -> TokenKind:
+    if kind not in ("tenant", "app"):
+        raise errors.ValidationError(f"kind must be 'tenant' or 'app', not {kind!r}", field="kind")
+    return kind  # type: ignore[return-value]
 
 
 def _apply_log_level(level: str) -> None:

@@ -192,6 +192,15 @@ class Pipeline:
             )
             _concurrency.sleep(decision.delay)
 
+    def get_token(self, app: AppCredentials, kind: TokenKind) -> str:
+        """The current ``kind`` token of ``app`` from the pool (fetched only when needed)."""
+        key = TokenKey(app.app_id, app.fingerprint, kind)
+        return self.pool.get_token(key, lambda k: self._fetch_token(app, k))
+
+    def fetch_token(self, app: AppCredentials, kind: TokenKind) -> TokenRecord:
+        """A new ``kind`` token straight from Feishu, bypassing every cache (checks the secret)."""
+        return self._fetch_token(app, TokenKey(app.app_id, app.fingerprint, kind))
+
     def _fetch_token(self, app: AppCredentials, key: TokenKey) -> TokenRecord:
         """Fetch an app or tenant token with the app's secret (top-level answer, not enveloped)."""
         kind = key.kind

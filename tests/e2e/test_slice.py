@@ -161,3 +161,25 @@ async def test_async_slice(emu: Emulator, sleeps: list[float]) -> None:
     assert message.message_id == emu.messages()[0].message_id
     assert len(sleeps) == 1
     assert emu.token_fetches(APP, "tenant") == 2
+
+
+def test_access_token_comes_from_the_pool(client: LarkClient, emu: Emulator) -> None:
+    token = client.access_token()
+    assert token == emu.tokens(APP, "tenant")[-1].value
+    client.messaging.send_text_message("oc_ops", "x")
+    assert client.access_token() == token
+    assert emu.token_fetches(APP, "tenant") == 1
+    assert client.access_token("app").startswith("a-")
+    with pytest.raises(errors.ValidationError):
+        client.access_token("user")
+
+
+def test_check_credentials_fetches_now(emu: Emulator) -> None:
+    with LarkClient(APP, SECRET, base_url=emu.url) as client:
+        client.messaging.send_text_message("oc_ops", "x")
+        record = client.check_credentials()
+        assert record.lifetime > 7000
+        assert emu.token_fetches(APP, "tenant") == 2
+    with LarkClient(APP, "wrong", base_url=emu.url) as client:
+        with pytest.raises(errors.InvalidCredentialsError):
+            client.check_credentials()

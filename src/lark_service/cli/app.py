@@ -274,15 +274,12 @@ def test(app_id: str, kind: str, as_json: bool) -> None:
     """Fetch a token for APP_ID from Feishu and report the latency."""
     from .. import LarkClient
     from .._retry import NO_RETRY
-    from ..credentials import TokenKey
 
     registry = open_app_registry()
     with LarkClient(app_id=app_id, registry=registry, retry=NO_RETRY) as client:
         creds = client.resolve_app(app_id)
-        key = TokenKey(creds.app_id, creds.fingerprint, "tenant" if kind == "tenant" else "app")
         started = time.perf_counter()
-        # The pipeline's own fetch, bypassing every cache: this checks the secret now.
-        record = client._pipeline._fetch_token(creds, key)
+        record = client.check_credentials(kind, app_id=app_id)  # bypasses every cache
         latency_ms = (time.perf_counter() - started) * 1000
     result: dict[str, Any] = {
         "app_id": app_id,

@@ -100,13 +100,9 @@ def status(app_id: str | None, show: bool, as_json: bool) -> None:
 def get(app_id: str, kind: str, show: bool) -> None:
     """The current token of APP_ID: stored, or fetched (and stored) if there is none."""
     from .. import LarkClient
-    from ..credentials import TokenKey
 
     with LarkClient(app_id=app_id) as client:
-        creds = client.resolve_app(app_id)
-        key = TokenKey(creds.app_id, creds.fingerprint, "tenant" if kind == "tenant" else "app")
-        pipeline = client._pipeline
-        value = client.credentials.get_token(key, lambda k: pipeline._fetch_token(creds, k))
+        value = client.access_token(kind, app_id=app_id)
     if show:
         click.echo(value)
         return
