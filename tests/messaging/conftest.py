@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from lark_service import AsyncLarkClient, LarkClient, _concurrency
+from lark_service import AsyncLarkClient, LarkClient
 from lark_service.testing import Emulator
 
 APP_ID = "cli_msgtest"
@@ -54,21 +53,9 @@ def bob(emu: Emulator) -> str:
 
 
 @pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every retry / pacing wait, recorded instead of slept."""
-    recorded: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-        time.sleep(0)  # yield, as a real sleep would
-
-    async def fake_async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(_concurrency, "sleep", fake_sleep)
-    monkeypatch.setattr(_concurrency, "async_sleep", fake_async_sleep)
-    return recorded
+def _no_real_sleeps(sleeps: list[float]) -> list[float]:
+    """Every messaging test records retry / pacing waits instead of sleeping (``sleeps``)."""
+    return sleeps
 
 
 @pytest.fixture
