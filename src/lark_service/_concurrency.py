@@ -107,9 +107,32 @@ class _ThreadAndTaskLock:
         await loop_lock.acquire()
         try:
             if not self._thread_lock.acquire(blocking=False):
-                await asyncio.to_thread(self._thread_lock.acquire)
+                await self._acquire_in_thread()
         except BaseException:
             loop_lock.release()
+            raise
+
+    async def _acquire_in_thread(self) -> None:
+        """Wait for the thread lock in a worker thread. If this task is cancelled meanwhile,
+        the lock must not stay taken by nobody: whichever side comes second releases it."""
+        guard = threading.Lock()
+        state = {"cancelled": False, "acquired": False}
+
+        def acquire() -> None:
+            self._thread_lock.acquire()
+            with guard:
+                if state["cancelled"]:
+                    self._thread_lock.release()
+                else:
+                    state["acquired"] = True
+
+        try:
+            await asyncio.to_thread(acquire)
+        except BaseException:
+            with guard:
+                state["cancelled"] = True
+                if state["acquired"]:
+                    self._thread_lock.release()
             raise
 
     async def __aexit__(self, *exc: object) -> None:
