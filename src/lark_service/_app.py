@@ -45,6 +45,9 @@ class AppSource(Protocol):
     def active_app_ids(self) -> list[str]:
         """The ids of every active app."""
 
+    def is_fresh(self) -> bool:
+        """Whether the two methods above answer from memory now (no database I/O)."""
+
 
 class AppResolver:
     """Resolves the app of a call: the call's ``app_id``, ``use_app``, the client's app,
@@ -88,8 +91,19 @@ class AppResolver:
         finally:
             self._current.reset(token)
 
+    def _choose(self, app_id: str | None) -> str | None:
+        return app_id or self._current.get() or self.client_app_id or self.settings.app_id
+
+    def needs_io(self, app_id: str | None = None) -> bool:
+        """Whether :meth:`resolve` may read the registry database (async code then runs it in
+        a worker thread); ad hoc apps and a fresh registry snapshot need none."""
+        if self._choose(app_id) in self._adhoc:
+            return False
+        registry = self.registry()
+        return registry is not None and not registry.is_fresh()
+
     def resolve(self, app_id: str | None = None) -> AppCredentials:
-        chosen = app_id or self._current.get() or self.client_app_id or self.settings.app_id
+        chosen = self._choose(app_id)
         if chosen is not None:
             adhoc = self._adhoc.get(chosen)
             if adhoc is not None:

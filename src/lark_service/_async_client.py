@@ -134,7 +134,9 @@ class AsyncLarkClient:
         (fetched only when needed, refreshed ahead of expiry). Raises the ConfigErrors of app
         resolution and ``InvalidCredentialsError``.
         """
-        return await self._pipeline.get_token(self._apps.resolve(app_id), _token_kind(kind))
+        return await self._pipeline.get_token(
+            await self._pipeline.resolve_app(app_id), _token_kind(kind)
+        )
 
     async def check_credentials(
         self, kind: str = "tenant", *, app_id: str | None = None
@@ -144,7 +146,9 @@ class AsyncLarkClient:
         ``POST /open-apis/auth/v3/{kind}_access_token/internal``. Raises
         ``InvalidCredentialsError`` for a wrong secret, ``AppDisabledError`` for a disabled app.
         """
-        return await self._pipeline.fetch_token(self._apps.resolve(app_id), _token_kind(kind))
+        return await self._pipeline.fetch_token(
+            await self._pipeline.resolve_app(app_id), _token_kind(kind)
+        )
 
     async def request(
         self,

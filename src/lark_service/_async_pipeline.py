@@ -73,7 +73,7 @@ class AsyncPipeline:
                 "user tokens are not available yet; call with token='tenant' or 'app'",
                 field="token",
             )
-        app = self.apps.resolve(app_id)
+        app = await self.resolve_app(app_id)
         return await self.call(
             app,
             method,
@@ -90,6 +90,12 @@ class AsyncPipeline:
             envelope=envelope,
             request_id=request_id or str(uuid.uuid4()),
         )
+
+    async def resolve_app(self, app_id: str | None = None) -> AppCredentials:
+        """The app a call runs as; a registry read happens off the event loop."""
+        if self.apps.needs_io(app_id):
+            return await _concurrency.async_blocking(self.apps.resolve, app_id)
+        return self.apps.resolve(app_id)
 
     async def call(
         self,

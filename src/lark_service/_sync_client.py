@@ -135,7 +135,9 @@ class LarkClient:
         (fetched only when needed, refreshed ahead of expiry). Raises the ConfigErrors of app
         resolution and ``InvalidCredentialsError``.
         """
-        return self._pipeline.get_token(self._apps.resolve(app_id), _token_kind(kind))
+        return self._pipeline.get_token(
+            self._pipeline.resolve_app(app_id), _token_kind(kind)
+        )
 
     def check_credentials(
         self, kind: str = "tenant", *, app_id: str | None = None
@@ -145,7 +147,9 @@ class LarkClient:
         ``POST /open-apis/auth/v3/{kind}_access_token/internal``. Raises
         ``InvalidCredentialsError`` for a wrong secret, ``AppDisabledError`` for a disabled app.
         """
-        return self._pipeline.fetch_token(self._apps.resolve(app_id), _token_kind(kind))
+        return self._pipeline.fetch_token(
+            self._pipeline.resolve_app(app_id), _token_kind(kind)
+        )
 
     def request(
         self,

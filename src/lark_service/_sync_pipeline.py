@@ -74,7 +74,7 @@ class Pipeline:
                 "user tokens are not available yet; call with token='tenant' or 'app'",
                 field="token",
             )
-        app = self.apps.resolve(app_id)
+        app = self.resolve_app(app_id)
         return self.call(
             app,
             method,
@@ -91,6 +91,12 @@ class Pipeline:
             envelope=envelope,
             request_id=request_id or str(uuid.uuid4()),
         )
+
+    def resolve_app(self, app_id: str | None = None) -> AppCredentials:
+        """The app a call runs as; a registry read happens off the event loop."""
+        if self.apps.needs_io(app_id):
+            return _concurrency.blocking(self.apps.resolve, app_id)
+        return self.apps.resolve(app_id)
 
     def call(
         self,

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from lark_service import AsyncLarkClient, LarkClient, RetryPolicy, errors
+from lark_service._app import AppCredentials
 from lark_service._retry import NO_RETRY
 from lark_service.logging import get_logger
 
@@ -460,3 +461,39 @@ async def test_async_token_rejection_and_errors(
         with pytest.raises(errors.PermissionDeniedError):
             await client.messaging.send_text_message("oc_1", "x")
     assert len(feishu.calls(TOKEN_PATH)) == 2
+
+
+class _RecordingRegistry:
+    """An AppSource that records which thread reads it."""
+
+    def __init__(self, *, fresh: bool) -> None:
+        self.fresh = fresh
+        self.threads: list[int] = []
+
+    def get_app(self, app_id: str) -> AppCredentials | None:
+        self.threads.append(threading.get_ident())
+        return AppCredentials(app_id, "reg-secret", "https://feishu.test", "registry")
+
+    def active_app_ids(self) -> list[str]:
+        self.threads.append(threading.get_ident())
+        return ["cli_reg"]
+
+    def is_fresh(self) -> bool:
+        return self.fresh
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fresh", [False, True])
+async def test_async_registry_reads_stay_off_the_event_loop(
+    feishu: ScriptedFeishu, fresh: bool
+) -> None:
+    registry = _RecordingRegistry(fresh=fresh)
+    async with AsyncLarkClient(registry=registry, transport=feishu.async_transport()) as client:
+        await client.messaging.send_text_message("ou_1", "x")
+    loop_thread = threading.get_ident()
+    assert registry.threads
+    if fresh:  # answered from memory: no thread hop needed
+        assert set(registry.threads) == {loop_thread}
+    else:  # may touch the database: never on the loop's thread
+        assert loop_thread not in registry.threads
+    assert json.loads(feishu.calls(TOKEN_PATH)[0].content)["app_id"] == "cli_reg"

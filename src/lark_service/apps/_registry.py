@@ -225,6 +225,10 @@ class AppRegistry:
         """The ids of every active app, sorted."""
         return sorted(a for a, e in self._snapshot().items() if e.info.status == "active")
 
+    def is_fresh(self) -> bool:
+        """Whether ``get_app``/``active_app_ids`` answer from memory now, without I/O."""
+        return self._entries is not None and self.clock() - self._checked_at < self.max_age
+
     def refresh(self) -> None:
         """Re-read the database now instead of within ``max_age``."""
         with self._guard:

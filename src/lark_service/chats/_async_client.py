@@ -127,7 +127,7 @@ class AsyncChatsClient:
         chat_id: str | None,
         params: Mapping[str, Any],
     ) -> ApiResponse:
-        app = self._pipeline.apps.resolve(app_id).app_id
+        app = (await self._pipeline.resolve_app(app_id)).app_id
         try:
             return await self._pipeline.request(method, path, app_id=app, params=params)
         except errors.APIError as exc:

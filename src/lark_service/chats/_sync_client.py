@@ -128,7 +128,7 @@ class ChatsClient:
         chat_id: str | None,
         params: Mapping[str, Any],
     ) -> ApiResponse:
-        app = self._pipeline.apps.resolve(app_id).app_id
+        app = (self._pipeline.resolve_app(app_id)).app_id
         try:
             return self._pipeline.request(method, path, app_id=app, params=params)
         except errors.APIError as exc:

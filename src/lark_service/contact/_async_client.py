@@ -149,7 +149,7 @@ class AsyncContactClient:
         """
         value = check_id(user_id, "user_id")
         kind = user_id_type(value, id_type)
-        app = self._app_id(app_id)
+        app = await self._app_id(app_id)
         if not refresh:
             cached = await async_blocking(self.cache.get, app, kind, value)
             if cached is not None:
@@ -195,7 +195,7 @@ class AsyncContactClient:
             value = normalize_mobile(value)
         else:
             return await self.get_user(value, id_type=kind, refresh=refresh, app_id=app_id)
-        app = self._app_id(app_id)
+        app = await self._app_id(app_id)
         user = (await self._lookup(by, [value], refresh=refresh, app_id=app)).get(value)
         if user is None:
             raise errors.NotFoundError(
@@ -221,7 +221,7 @@ class AsyncContactClient:
         """
         value = check_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
-        app = self._app_id(app_id)
+        app = await self._app_id(app_id)
         return await self._department(app, value, id_type)
 
     async def get_department_users(
@@ -243,7 +243,7 @@ class AsyncContactClient:
         """
         value = check_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
-        app = self._app_id(app_id)
+        app = await self._app_id(app_id)
         top = await self._department(app, value, id_type)
         targets = [value]
         if recursive:
@@ -299,7 +299,7 @@ class AsyncContactClient:
         """
         value = check_id(root, "root")
         id_type = infer_department_id_type(value, department_id_type)
-        app = self._app_id(app_id)
+        app = await self._app_id(app_id)
         top = await self._department(app, value, id_type)
         descendants = await self._children(app, value, id_type, recursive=True)
         nodes = {_department_key(d, id_type): d for d in descendants}
@@ -314,8 +314,8 @@ class AsyncContactClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _app_id(self, app_id: str | None) -> str:
-        return self._pipeline.apps.resolve(app_id).app_id
+    async def _app_id(self, app_id: str | None) -> str:
+        return (await self._pipeline.resolve_app(app_id)).app_id
 
     async def _call(
         self,
@@ -345,7 +345,7 @@ class AsyncContactClient:
         app_id: str | None,
     ) -> dict[str, User]:
         """Users by normalized email or mobile: cache, then negative cache, then Feishu."""
-        app = self._app_id(app_id)
+        app = await self._app_id(app_id)
         values = unique(values)
         found: dict[str, User] = {}
         missing = values

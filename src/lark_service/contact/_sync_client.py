@@ -316,7 +316,7 @@ class ContactClient:
     # -- internals ----------------------------------------------------------------------------
 
     def _app_id(self, app_id: str | None) -> str:
-        return self._pipeline.apps.resolve(app_id).app_id
+        return (self._pipeline.resolve_app(app_id)).app_id
 
     def _call(
         self,

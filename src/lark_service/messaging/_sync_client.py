@@ -505,7 +505,7 @@ class MessagingClient:
             raise errors.ValidationError(
                 f"concurrency must be an int >= 1, got {concurrency!r}", field="concurrency"
             )
-        app = self._pipeline.apps.resolve(app_id).app_id
+        app = (self._pipeline.resolve_app(app_id)).app_id
         content = self._media_content(msg_type, content, app)
         message_content = content_for(msg_type, content)
         longest = max((r for r in receivers if isinstance(r, str)), key=len, default="")
