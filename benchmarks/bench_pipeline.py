@@ -344,7 +344,7 @@ def _plan(is_quick: bool) -> Plan:
             fast_calls=320, official_sync_calls=64, official_async_calls=32, warmup=16, rounds=1
         )
     return Plan(
-        fast_calls=2500, official_sync_calls=250, official_async_calls=125, warmup=48, rounds=5
+        fast_calls=2500, official_sync_calls=320, official_async_calls=240, warmup=48, rounds=5
     )
 
 
@@ -701,29 +701,33 @@ def main(argv: list[str] | None = None) -> int:
 def _doc_text(plan: Plan, report: str, started: str) -> str:
     sniffio = "installed" if sniffio_installed() else "not installed (the `+ sniffio` rows shim it)"
     aiohttp = "installed" if _has("httpx_aiohttp") else "not installed (those rows are skipped)"
+    per_round = plan.fast_calls // plan.rounds
+    official = (
+        f"{plan.official_sync_calls // plan.rounds} sync / "
+        f"{plan.official_async_calls // plan.rounds} async for lark-oapi, which is slow"
+    )
     return f"""\
 `benchmarks/bench_pipeline.py`: `send_text_message` against a minimal local Feishu
 (`benchmarks/_server.py`: uvicorn + uvloop + httptools in its own process) on loopback, HTTP and
 HTTPS (a trustme certificate for 127.0.0.1; the clients trust certifi's bundle plus that CA, as
-a deployment would). Each client runs {plan.rounds} rounds of {plan.fast_calls // plan.rounds}
-calls ({plan.official_sync_calls // plan.rounds} sync / {plan.official_async_calls // plan.rounds}
-async for lark-oapi, which is slow) after a warm-up (token fetched, pool warm), interleaved with
-the other clients of its mode; each metric is its best round, because the machine is shared
-and other work only ever slows a round down. *calls/s* is calls over the measured wall time,
-*p50/p99* per-call wall latency, *CPU µs/call* the client process's `time.process_time()` over
-the calls (all threads; the server's CPU is not counted), *conns* the TCP connections the server
-saw in a round. Client and server share 2 cores, so the fastest clients are partly limited by
-the server, and calls/s moves with the machine's load far more than CPU µs/call does.
+a deployment would). Each client runs {plan.rounds} rounds of {per_round} calls ({official})
+after a warm-up (token fetched, pool warm), interleaved with the other clients of its mode; each
+metric is its best round, because the machine is shared and other work only ever slows a round
+down. *calls/s* is calls over the measured wall time, *p50/p99* per-call wall latency, *CPU
+µs/call* the client process's `time.process_time()` over the calls (all threads; the server's
+CPU is not counted), *conns* the TCP connections the server saw in a round, warm-up included.
+Client and server share 2 cores, so the fastest clients are partly limited by the server, and
+calls/s moves with the machine's load far more than CPU µs/call does.
 
-Machine: {machine_line()} (at the start: {started}). sniffio: {sniffio}; httpx-aiohttp:
-{aiohttp}.
+Machine: {machine_line()} (at the start: {started}).
+sniffio: {sniffio}; httpx-aiohttp: {aiohttp}.
 
 Reading the rows:
 
-- **lark-oapi** opens a connection per call (*conns* ≈ calls): its sync client calls
-  `requests.request()` (no session), so each HTTPS call pays a TLS handshake and loads the CA
-  bundle; its async client builds a new `httpx.AsyncClient`, and with it an SSL context, for
-  every call, over HTTP too.
+- **lark-oapi** opens a connection per call (*conns* ≈ calls per round plus warm-up): its sync
+  client calls `requests.request()` (no session), so each HTTPS call pays a TLS handshake and
+  loads the CA bundle; its async client builds a new `httpx.AsyncClient`, and with it an SSL
+  context, for every call, over HTTP too.
 - **lark-service, logs at WARNING** is the same client with the `lark_service` logger at
   WARNING instead of the default INFO: the difference is the per-call INFO record, built and run
   through the secret-masking filter even when no handler prints it.
