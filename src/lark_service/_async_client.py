@@ -103,7 +103,7 @@ class AsyncLarkClient:
 
         return AsyncContactClient(
             self._pipeline,
-            database_url=self.settings.resolved_database_url,
+            settings=self.settings,
             clock=self.credentials.clock,
         )
 

@@ -104,7 +104,7 @@ class LarkClient:
 
         return ContactClient(
             self._pipeline,
-            database_url=self.settings.resolved_database_url,
+            settings=self.settings,
             clock=self.credentials.clock,
         )
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     http2: bool = False
     max_retries: int = 3
 
+    contact_cache_ttl: float = 24 * 3600.0
+    contact_negative_ttl: float = 600.0
+
     @classmethod
     def settings_customise_sources(
         cls,

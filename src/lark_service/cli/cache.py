@@ -17,13 +17,13 @@ T = TypeVar("T")
 
 def _open() -> Any:
     from ..config import get_settings
-    from ..contact.cache import CacheSettings, UserCache
+    from ..contact.cache import UserCache
 
-    settings = CacheSettings()
+    settings = get_settings()
     return UserCache(
-        get_settings().resolved_database_url,
-        ttl=settings.cache_ttl,
-        negative_ttl=settings.negative_ttl,
+        settings.resolved_database_url,
+        ttl=settings.contact_cache_ttl,
+        negative_ttl=settings.contact_negative_ttl,
     )
 
 

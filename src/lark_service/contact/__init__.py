@@ -14,12 +14,11 @@ from ._sync_client import ContactClient
 from .models import Department, DepartmentStatus, User, UserAvatar, UserStatus
 
 if TYPE_CHECKING:
-    from .cache import CacheCounters, CacheSettings, CacheStats, UserCache
+    from .cache import CacheCounters, CacheStats, UserCache
 
 __all__ = [
     "AsyncContactClient",
     "CacheCounters",
-    "CacheSettings",
     "CacheStats",
     "ContactClient",
     "Department",
@@ -34,7 +33,7 @@ __all__ = [
     "normalize_mobile",
 ]
 
-_CACHE_NAMES = ("CacheCounters", "CacheSettings", "CacheStats", "UserCache")
+_CACHE_NAMES = ("CacheCounters", "CacheStats", "UserCache")
 
 
 def __getattr__(name: str) -> Any:

@@ -30,6 +30,7 @@ from ._ids import (
 from .models import Department, User
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from .cache import UserCache
 
 __all__ = ["AsyncContactClient", "ProgressCallback"]
@@ -54,26 +55,26 @@ class AsyncContactClient:
         self,
         pipeline: AsyncPipeline,
         *,
-        database_url: str,
+        settings: Settings,
         clock: Callable[[], float] | None = None,
         cache: UserCache | None = None,
     ) -> None:
         self._pipeline = pipeline
-        self._database_url = database_url
+        self._settings = settings
         self._clock = clock
         self._cache = cache
 
     @property
     def cache(self) -> UserCache:
-        """The user cache (made on first use from ``LARK_CONTACT_*`` settings)."""
+        """The user cache (made on first use from the client's settings: the state database,
+        ``LARK_CONTACT_CACHE_TTL`` and ``LARK_CONTACT_NEGATIVE_TTL``)."""
         if self._cache is None:
-            from .cache import CacheSettings, UserCache
+            from .cache import UserCache
 
-            settings = CacheSettings()
             self._cache = UserCache(
-                self._database_url,
-                ttl=settings.cache_ttl,
-                negative_ttl=settings.negative_ttl,
+                self._settings.resolved_database_url,
+                ttl=self._settings.contact_cache_ttl,
+                negative_ttl=self._settings.contact_negative_ttl,
                 clock=self._clock,
             )
         return self._cache

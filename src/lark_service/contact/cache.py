@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from ..errors import ValidationError
 from ._ids import LookupField, normalize_email, normalize_mobile
 from .models import User
@@ -35,29 +33,17 @@ __all__ = [
     "DEFAULT_NEGATIVE_TTL",
     "DEFAULT_TTL",
     "CacheCounters",
-    "CacheSettings",
     "CacheStats",
     "UserCache",
 ]
 
 DEFAULT_TTL = 24 * 3600.0
-"""Seconds a cached user is served before it is fetched again."""
+"""Seconds a cached user is served before it is fetched again (``LARK_CONTACT_CACHE_TTL``)."""
 DEFAULT_NEGATIVE_TTL = 600.0
-"""Seconds an "unknown email/mobile" answer is remembered."""
+"""Seconds an "unknown email/mobile" answer is remembered (``LARK_CONTACT_NEGATIVE_TTL``)."""
 
 _IN_CHUNK = 500  # values per IN (...) clause
 _PROFILE_EXCLUDE = {"request_id", "log_id", "from_cache"}
-
-
-class CacheSettings(BaseSettings):
-    """``LARK_CONTACT_CACHE_TTL`` and ``LARK_CONTACT_NEGATIVE_TTL`` (seconds)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="LARK_CONTACT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
-
-    cache_ttl: float = DEFAULT_TTL
-    negative_ttl: float = DEFAULT_NEGATIVE_TTL
 
 
 @dataclass
