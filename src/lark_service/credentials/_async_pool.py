@@ -99,8 +99,10 @@ class AsyncCredentialPool:
 
         A newer token that another thread or process already fetched is kept.
         """
+        started = time.perf_counter()
         current = self._memory.get(key)
-        if current is not None and current.value == value:
+        in_memory = current is not None and current.value == value
+        if in_memory:
             self._memory.pop(key, None)
             self._hot.pop(key, None)
         try:
@@ -113,11 +115,14 @@ class AsyncCredentialPool:
                 _describe(exc),
                 extra=_extra(key, reason="store error"),
             )
+        duration_ms = (time.perf_counter() - started) * 1000
         logger.info(
-            "evicted the rejected %s token of %s",
+            "evicted the rejected %s token of %s (%s) in %.1f ms",
             key.kind,
             key.app_id,
-            extra=_extra(key, reason="token invalid"),
+            "from memory and the store" if in_memory else "already replaced in memory; store",
+            duration_ms,
+            extra=_extra(key, reason="token invalid", duration_ms=round(duration_ms, 1)),
         )
 
     async def _refresh(self, key: TokenKey, fetch: AsyncFetcher, seen: TokenRecord) -> None:

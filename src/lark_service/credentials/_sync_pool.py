@@ -100,8 +100,10 @@ class CredentialPool:
 
         A newer token that another thread or process already fetched is kept.
         """
+        started = time.perf_counter()
         current = self._memory.get(key)
-        if current is not None and current.value == value:
+        in_memory = current is not None and current.value == value
+        if in_memory:
             self._memory.pop(key, None)
             self._hot.pop(key, None)
         try:
@@ -114,11 +116,14 @@ class CredentialPool:
                 _describe(exc),
                 extra=_extra(key, reason="store error"),
             )
+        duration_ms = (time.perf_counter() - started) * 1000
         logger.info(
-            "evicted the rejected %s token of %s",
+            "evicted the rejected %s token of %s (%s) in %.1f ms",
             key.kind,
             key.app_id,
-            extra=_extra(key, reason="token invalid"),
+            "from memory and the store" if in_memory else "already replaced in memory; store",
+            duration_ms,
+            extra=_extra(key, reason="token invalid", duration_ms=round(duration_ms, 1)),
         )
 
     def _refresh(self, key: TokenKey, fetch: Fetcher, seen: TokenRecord) -> None:
