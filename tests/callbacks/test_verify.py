@@ -24,11 +24,19 @@ from lark_service.callbacks.simulate import (
     url_verification_payload,
 )
 from lark_service.callbacks.verify import (
+    KeysUnavailableError,
     MalformedCallbackError,
     PayloadTooLargeError,
     UnknownAppError,
 )
-from lark_service.errors import CallbackError, DecryptError, ReplayError, SignatureError
+from lark_service.errors import (
+    CallbackError,
+    ConfigError,
+    DecryptError,
+    EncryptionKeyError,
+    ReplayError,
+    SignatureError,
+)
 
 from ._support import APP, EK, VT, FakeClock, sign
 
@@ -64,8 +72,31 @@ def test_a_signed_encrypted_card_action_verifies(
     assert event.operator.open_id == "ou_alice"
     assert event.context.open_message_id == "om_1"
     assert event.token == "c-tok"
-    assert event.dedup_keys == [f"evt:{payload['header']['event_id']}"]
+    assert event.dedup_keys == [f"{APP}:evt:{payload['header']['event_id']}"]
     assert result.app_id == APP and result.challenge is None
+
+
+def test_the_verification_token_is_dropped_once_verified(
+    verifier: CallbackVerifier, clock: FakeClock
+) -> None:
+    payload = card(card_token="c-keep-me")
+    result = verifier.verify("card", APP, *sign(payload, clock))
+    assert "token" not in result.payload["header"] and VT not in json.dumps(result.payload)
+    assert isinstance(result.event, CardActionEvent) and result.event.header.token is None
+    assert VT not in json.dumps(result.event.raw)
+    # the card's c- token stays (the delayed update needs it) but is not in any repr
+    assert result.payload["event"]["token"] == result.event.token == "c-keep-me"
+    assert "c-keep-me" not in repr(result.event) and "c-keep-me" not in str(result.event)
+    v1 = {"uuid": "u1", "token": VT, "ts": "1", "type": "event_callback", "event": {"type": "x"}}
+    result = verifier.verify("event", APP, *sign(v1, clock))
+    assert "token" not in result.payload and VT not in json.dumps(result.payload)
+    legacy = legacy_card_payload(card_token="c-legacy")
+    headers, body = signed_request(
+        legacy, verification_token=VT, legacy=True, timestamp=str(int(clock()))
+    )
+    result = verifier.verify("card", APP, headers, body)
+    assert result.payload["token"] == "c-legacy"  # the legacy flat token is the card's
+    assert "c-legacy" not in repr(result.event)
 
 
 def test_headers_are_case_insensitive(verifier: CallbackVerifier, clock: FakeClock) -> None:
@@ -82,7 +113,39 @@ def test_message_event_has_event_and_message_dedup_keys(
     event = verifier.verify("event", APP, headers, body).event
     assert isinstance(event, MessageReceiveEvent)
     assert event.message.text == "hi bot"
-    assert event.dedup_keys[1] == "msg:om_m1"
+    assert event.dedup_keys[1] == f"{APP}:msg:om_m1"
+
+
+def test_dedup_keys_are_per_app(clock: FakeClock) -> None:
+    both = StaticKeys(
+        CallbackKeys("cli_a", encrypt_key=EK, verification_token=VT),
+        CallbackKeys("cli_b", encrypt_key=EK, verification_token=VT),
+    )
+    verifier = CallbackVerifier(both, clock=clock)
+    keys = []
+    for app in ("cli_a", "cli_b"):
+        payload = message_event_payload(
+            app, "hi", message_id="om_group", event_id="ev_same", verification_token=VT
+        )
+        event = verifier.verify("event", app, *sign(payload, clock)).event
+        assert event is not None
+        keys.append(event.dedup_keys)
+    assert keys == [
+        ["cli_a:evt:ev_same", "cli_a:msg:om_group"],
+        ["cli_b:evt:ev_same", "cli_b:msg:om_group"],
+    ]
+    # the legacy callback names no app: the app of the URL it came to is used
+    legacy = legacy_card_payload(card_token="c-1")
+    events = []
+    for app in ("cli_a", "cli_b"):
+        headers, body = signed_request(
+            legacy, verification_token=VT, legacy=True, timestamp=str(int(clock()))
+        )
+        events.append(verifier.verify("card", app, headers, body).event)
+    assert [e.app_id for e in events if e] == ["cli_a", "cli_b"]
+    assert events[0] and events[1] and events[0].event_id == events[1].event_id
+    assert events[0].dedup_keys[0].startswith("cli_a:evt:legacy-")
+    assert events[1].dedup_keys[0].startswith("cli_b:evt:legacy-")
 
 
 def test_other_events_are_generic(verifier: CallbackVerifier, clock: FakeClock) -> None:
@@ -237,6 +300,43 @@ def test_unknown_app_is_404_and_app_without_keys_is_401(clock: FakeClock) -> Non
     expect(UnknownAppError, 404, verifier.verify, "event", "cli_nobody", {}, b"{}")
     expect(SignatureError, 401, verifier.verify, "event", APP, {}, b"{}")
     expect(UnknownAppError, 404, verifier.verify, "event", None, {}, b"{}")  # no default app
+
+
+class FailingKeys:
+    """A key source whose database is down (or whose encryption key is wrong)."""
+
+    def __init__(self, exc: Exception, *, default: bool = False) -> None:
+        self.exc = exc
+        self.default = default
+
+    def get(self, app_id: str) -> CallbackKeys | None:
+        raise self.exc
+
+    def default_app_id(self) -> str | None:
+        if self.default:
+            raise self.exc
+        return APP
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConfigError("the app registry at postgresql://u:pw@db/x failed (OperationalError: ...)"),
+        EncryptionKeyError("the key does not decrypt the secrets"),
+        OSError("disk gone"),
+    ],
+)
+@pytest.mark.parametrize("default", [False, True])
+def test_an_unreadable_key_source_is_503(clock: FakeClock, exc: Exception, default: bool) -> None:
+    verifier = CallbackVerifier(FailingKeys(exc, default=default), clock=clock)
+    for app_id in (APP, None):
+        if app_id is not None and default:
+            continue
+        err = expect(KeysUnavailableError, 503, verifier.verify, "card", app_id, {}, b"{}")
+        assert "pw" not in str(err) and type(exc).__name__ in err.msg
+    # the body size is still checked first
+    big = b"{" + b" " * (verifier.max_body + 1) + b"}"
+    expect(PayloadTooLargeError, 413, verifier.verify, "card", APP, {}, big)
 
 
 def test_a_callback_for_another_app_is_400(clock: FakeClock) -> None:

@@ -6,8 +6,9 @@ lost. Then:
 
 - :class:`InProcessDispatcher` (the default) runs the handler on a pool of tasks in this
   process. A card handler that finishes within ``reply_wait`` seconds has its toast and card
-  put in the HTTP answer; a later card is applied with the delayed-update API. Failed runs are
-  retried with backoff, then marked ``dead``. Rows leased by a process that died are picked up
+  put in the HTTP answer; a later card is applied with the delayed-update API. Failed runs
+  (a handler that raised, or a delayed card update that failed) are retried with backoff, then
+  marked ``dead``. Rows leased by a process that died are picked up
   again when their lease runs out, and pending rows when the server restarts.
 - :class:`~lark_service.callbacks.rabbitmq.RabbitDispatcher` publishes to RabbitMQ, where
   ``lark-service worker`` processes run the handlers.
@@ -238,7 +239,10 @@ class CardUpdater:
         """Update the clicked card with ``response.card``; False when there is nothing to do.
 
         Feishu endpoint: ``POST /open-apis/interactive/v1/card/update`` (the callback token).
-        Errors are logged, not raised: the handler itself has succeeded.
+        Raises what the request raises (:class:`~lark_service.errors.LarkError`, e.g. an
+        expired or used-up token, or a transport error): the dispatcher counts a failed update
+        as a failed attempt and retries the callback with its backoff. The token itself is a
+        bearer credential and never logged.
         """
         if response is None or response.raw_card is None:
             return False
@@ -253,8 +257,10 @@ class CardUpdater:
                 "POST", CARD_UPDATE_PATH, json={"token": event.token, "card": card}, app_id=app_id
             )
         except Exception as exc:
-            _log.error("delayed card update for event %s failed: %s", event.event_id, exc)
-            return False
+            _log.warning(
+                "delayed card update for event %s failed (%s)", event.event_id, type(exc).__name__
+            )
+            raise
         return True
 
     async def aclose(self) -> None:
@@ -401,17 +407,21 @@ class InProcessDispatcher(Dispatcher):
         except Exception as exc:
             if sub is not None:
                 sub.offer(None)
-            await self._failed(item, exc)
+            await self._failed(item, exc, event)
             return
         if not (sub is not None and sub.offer(response)) and response is not None:
             if sub is not None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(sub.answered.wait(), 10.0)
-            await self.updater.apply(event, item.app_id, response)
+            try:
+                await self.updater.apply(event, item.app_id, response)
+            except Exception as exc:  # the card is not updated: not done, retried
+                await self._failed(item, exc, event)
+                return
         await self._complete(item.id)
 
-    async def _failed(self, item: OutboxItem, exc: BaseException) -> None:
-        error = f"{type(exc).__name__}: {exc}"
+    async def _failed(self, item: OutboxItem, exc: BaseException, event: CallbackEvent) -> None:
+        error = _failure_text(exc, event)
         if item.attempts >= self.max_attempts:
             _log.error(
                 "callback %s (outbox %s) failed %s times, giving up: %s",
@@ -453,14 +463,14 @@ class InProcessDispatcher(Dispatcher):
         for item in items:
             if item.id in self._queued:
                 continue
-            self._enqueue(_Job(item, parse_callback(item.payload, _kind(item.kind))))
+            self._enqueue(_Job(item, _event(item)))
         return len(items)
 
     async def run_due(self) -> int:
         """Run every due outbox row now, in this task (tests and tools); how many ran."""
         items = await self._db(self.store.claim, 1000, self.lease)
         for item in items:
-            await self._run(_Job(item, parse_callback(item.payload, _kind(item.kind))))
+            await self._run(_Job(item, _event(item)))
         return len(items)
 
     async def join(self) -> None:
@@ -470,3 +480,16 @@ class InProcessDispatcher(Dispatcher):
 
 def _kind(value: str) -> Any:
     return "card" if value == "card" else "event"
+
+
+def _failure_text(exc: BaseException, event: CallbackEvent) -> str:
+    """``Type: message`` of a failed run for logs and ``last_error``, the card token masked."""
+    text = f"{type(exc).__name__}: {exc}"
+    token = getattr(event, "token", None)
+    if isinstance(token, str) and len(token) >= 8:
+        text = text.replace(token, "***")
+    return text
+
+
+def _event(item: OutboxItem) -> CallbackEvent:
+    return parse_callback(item.payload, _kind(item.kind), item.app_id)

@@ -4,6 +4,11 @@
 in code, and :func:`keys_from_settings` builds the usual lookup: the app registry (its apps'
 encrypt keys and verification tokens) with single-app mode on top (``LARK_APP_ID``,
 ``LARK_ENCRYPT_KEY``, ``LARK_VERIFICATION_TOKEN``).
+
+A lookup may block (the registry reads its database). The server calls a lookup on its event
+loop only when it declares ``blocking = False`` (as :class:`StaticKeys` does), otherwise in a
+worker thread; a lookup that raises makes the server answer 503. A lookup with a ``ping()``
+method is checked by ``/readyz``.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ class CallbackKeys:
 
 
 class KeyLookup(Protocol):
-    """Where the server finds an app's callback keys."""
+    """Where the server finds an app's callback keys (see the module docstring)."""
 
     def get(self, app_id: str) -> CallbackKeys | None:
-        """The app's keys, or None when the app is unknown (or disabled)."""
+        """The app's keys, or None when the app is unknown (or disabled); raises when the
+        source cannot be read."""
 
     def default_app_id(self) -> str | None:
         """The app served by ``/callbacks/event`` and ``/callbacks/card`` (None: none)."""
@@ -46,6 +52,9 @@ class KeyLookup(Protocol):
 
 class StaticKeys:
     """Keys given in code: ``StaticKeys(CallbackKeys("cli_a", "ek", "vt"), ...)``."""
+
+    blocking = False
+    """Answers from memory: the server calls it on its event loop."""
 
     def __init__(self, *keys: CallbackKeys, default_app_id: str | None = None) -> None:
         self._keys = {k.app_id: k for k in keys}
@@ -77,8 +86,12 @@ class RegistryKeys:
 
     Works with :class:`lark_service.apps.AppRegistry` (``get_secrets(app_id)``), with a
     registry offering ``get_callback_keys(app_id)``, or with app objects carrying
-    ``encrypt_key`` / ``verification_token`` attributes. Disabled apps have no keys.
+    ``encrypt_key`` / ``verification_token`` attributes. Disabled apps have no keys. Lookups
+    that miss the cache query the registry's database (blocking) and raise when it fails;
+    failures are not cached.
     """
+
+    blocking = True
 
     def __init__(
         self,
@@ -94,6 +107,7 @@ class RegistryKeys:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, CallbackKeys | None]] = {}
+        self._default: tuple[float, str | None] | None = None
 
     def get(self, app_id: str) -> CallbackKeys | None:
         """The app's keys: the single-app settings when they name it, else the registry's."""
@@ -122,7 +136,12 @@ class RegistryKeys:
             return None
         secrets = getattr(self._registry, "get_secrets", None)
         if callable(secrets):  # lark_service.apps.AppRegistry: decrypted on demand
-            found = secrets(app_id)
+            from ..errors import AppNotFoundError
+
+            try:
+                found = secrets(app_id)
+            except AppNotFoundError:  # removed since get_app
+                return None
             return CallbackKeys(
                 app_id,
                 encrypt_key=_secret(getattr(found, "encrypt_key", None)),
@@ -135,11 +154,28 @@ class RegistryKeys:
         )
 
     def default_app_id(self) -> str | None:
-        """``LARK_APP_ID``, else the registry's only active app."""
+        """``LARK_APP_ID``, else the registry's only active app (cached ``ttl`` seconds)."""
         if self._fallback is not None and self._fallback.default_app_id():
             return self._fallback.default_app_id()
+        now = self._clock()
+        with self._lock:
+            cached = self._default
+        if cached is not None and cached[0] > now:
+            return cached[1]
         active = list(self._registry.active_app_ids())
-        return active[0] if len(active) == 1 else None
+        chosen = active[0] if len(active) == 1 else None
+        with self._lock:
+            self._default = (now + self._ttl, chosen)
+        return chosen
+
+    def ping(self) -> None:
+        """Raise unless the registry's database can be read (and, for an
+        :class:`~lark_service.apps.AppRegistry` holding apps, its encryption key opens their
+        secrets). A registry whose SQLite file does not exist yet is fine (and not created)."""
+        apps = list(self._registry.active_app_ids())  # may answer from its cache...
+        check = getattr(self._registry, "check_key", None)
+        if apps and callable(check):
+            check()  # ...this reads the database
 
 
 def keys_from_settings(settings: Settings, *, registry: Any = None) -> KeyLookup:

@@ -4,6 +4,10 @@ and a generic event for everything else.
 Every model keeps unknown fields (Feishu adds them) and the decrypted payload in ``raw``. All
 share ``event_id``, ``event_type``, ``app_id`` and ``dedup_keys``, which the server uses to drop
 duplicates and the router to choose handlers. :func:`parse_callback` picks the model.
+
+The app's verification token is checked by the verifier and then removed from the payload
+(:func:`without_verification_token`): it is never stored, published or handed to a handler.
+A card's ``token`` (``c-…``, for the delayed update) is kept, and kept out of ``repr``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = [
     "CARD_ACTION_TRIGGER",
@@ -31,6 +35,7 @@ __all__ = [
     "Sender",
     "UserIds",
     "parse_callback",
+    "without_verification_token",
 ]
 
 CARD_ACTION_TRIGGER = "card.action.trigger"
@@ -46,7 +51,8 @@ class EventHeader(_Model):
     """The ``header`` of a v2 ("schema 2.0") callback."""
 
     event_id: str = ""
-    token: str | None = None
+    token: str | None = Field(None, repr=False)
+    """The verification token: None once verified (the server drops it)."""
     create_time: str | None = None
     event_type: str = ""
     tenant_key: str | None = None
@@ -95,6 +101,7 @@ class CallbackEvent(_Model):
 
     kind: Literal["event", "card"] = "event"
     raw: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
+    _received_for: str | None = PrivateAttr(default=None)
 
     @property
     def event_id(self) -> str:
@@ -108,13 +115,15 @@ class CallbackEvent(_Model):
 
     @property
     def app_id(self) -> str | None:
-        """The app the callback is for, when the payload names it."""
-        return None
+        """The app the callback is for: named by the payload, else the app whose URL it came
+        to (see :func:`parse_callback`)."""
+        return self._received_for
 
     @property
     def dedup_keys(self) -> list[str]:
-        """Keys under which a re-push of this callback is recognised (``evt:``, ``msg:``)."""
-        return [f"evt:{self.event_id}"] if self.event_id else []
+        """Keys under which a re-push of this callback is recognised, per app:
+        ``<app_id>:evt:<event_id>`` (and ``<app_id>:msg:<message_id>`` for messages)."""
+        return [f"{self.app_id or ''}:evt:{self.event_id}"] if self.event_id else []
 
 
 class _V2(CallbackEvent):
@@ -131,7 +140,7 @@ class _V2(CallbackEvent):
 
     @property
     def app_id(self) -> str | None:
-        return self.header.app_id
+        return self.header.app_id or self._received_for
 
 
 class CardActionEvent(_V2):
@@ -143,7 +152,8 @@ class CardActionEvent(_V2):
 
     kind: Literal["event", "card"] = "card"
     operator: Operator = Field(default_factory=Operator)
-    token: str = ""
+    token: str = Field("", repr=False)
+    """The ``c-…`` delayed-update token: a bearer credential (30 min), never logged."""
     action: CardAction = Field(default_factory=CardAction)
     host: str | None = None
     delivery_type: str | None = None
@@ -174,7 +184,8 @@ class LegacyCardActionEvent(CallbackEvent):
     tenant_key: str | None = None
     open_message_id: str | None = None
     open_chat_id: str | None = None
-    token: str = ""
+    token: str = Field("", repr=False)
+    """The ``c-…`` delayed-update token: a bearer credential (30 min), never logged."""
     action: CardAction = Field(default_factory=CardAction)
 
     @property
@@ -251,7 +262,7 @@ class MessageReceiveEvent(_V2):
     def dedup_keys(self) -> list[str]:
         keys = super().dedup_keys
         if self.message.message_id:
-            keys.append(f"msg:{self.message.message_id}")
+            keys.append(f"{self.app_id or ''}:msg:{self.message.message_id}")
         return keys
 
     @classmethod
@@ -272,7 +283,7 @@ class GenericEvent(CallbackEvent):
     header: EventHeader | None = None
     event: dict[str, Any] = Field(default_factory=dict)
     uuid: str | None = None
-    token: str | None = None
+    token: str | None = Field(None, repr=False)
     ts: str | None = None
     type: str | None = None
 
@@ -294,14 +305,24 @@ class GenericEvent(CallbackEvent):
         if self.header is not None and self.header.app_id:
             return self.header.app_id
         value = self.event.get("app_id")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) else self._received_for
 
 
-def parse_callback(payload: dict[str, Any], kind: Literal["event", "card"]) -> CallbackEvent:
+def parse_callback(
+    payload: dict[str, Any], kind: Literal["event", "card"], app_id: str | None = None
+) -> CallbackEvent:
     """The typed model for a decrypted callback ``payload`` that arrived at ``kind``'s URL.
 
+    ``app_id``: the app whose URL it arrived at; the model's ``app_id`` (and so its
+    ``dedup_keys``) when the payload names none (the legacy card callback, v1 events).
     Raises ``pydantic.ValidationError`` when a known callback has the wrong field types.
     """
+    event = _parse(payload, kind)
+    event._received_for = app_id
+    return event
+
+
+def _parse(payload: dict[str, Any], kind: Literal["event", "card"]) -> CallbackEvent:
     header = payload.get("header")
     if payload.get("schema") and isinstance(header, dict):
         event_type = header.get("event_type")
@@ -314,3 +335,23 @@ def parse_callback(payload: dict[str, Any], kind: Literal["event", "card"]) -> C
         return LegacyCardActionEvent.model_validate({**data, "kind": "card", "raw": payload})
     data = {k: v for k, v in payload.items() if k not in ("kind", "raw")}
     return GenericEvent.model_validate({**data, "kind": kind, "raw": payload})
+
+
+def _is_legacy_card(payload: dict[str, Any], kind: str) -> bool:
+    return kind == "card" and not payload.get("schema") and "uuid" not in payload
+
+
+def without_verification_token(payload: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``payload`` without the app's verification token (a copy when there was one).
+
+    The token is ``header.token`` in a v2 payload and ``token`` in a v1 one; the legacy card
+    callback's flat ``token`` is the ``c-…`` delayed-update token and is kept.
+    """
+    header = payload.get("header")
+    if payload.get("schema") and isinstance(header, dict):
+        if "token" not in header:
+            return payload
+        return {**payload, "header": {k: v for k, v in header.items() if k != "token"}}
+    if "token" not in payload or _is_legacy_card(payload, kind):
+        return payload
+    return {k: v for k, v in payload.items() if k != "token"}

@@ -11,10 +11,12 @@ Messages are persistent and published with publisher confirms; a callback's outb
 marked done only once the broker confirmed it. While the broker is unreachable the server keeps
 accepting into the outbox and :class:`RabbitDispatcher`'s relay publishes when it is back.
 
+Message bodies never hold the app's verification token (the verifier drops it).
+
 Workers ack manually after the handler (and any card update) finished, with a prefetch limit;
 a worker that dies mid-handler leaves the message unacked, so the broker redelivers it. A
-failing handler's message goes to the next retry queue (its attempt count in the
-``x-lark-attempts`` header), and after ``max_attempts`` to the DLQ, from where
+failing handler's (or failed card update's) message goes to the next retry queue (its attempt
+count in the ``x-lark-attempts`` header), and after ``max_attempts`` to the DLQ, from where
 ``lark-service callbacks dlq replay`` puts it back.
 """
 
@@ -28,8 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..logging import get_logger
-from .dispatch import CardUpdater, Dispatcher, Submission
-from .models import parse_callback
+from .dispatch import CardUpdater, Dispatcher, Submission, _failure_text, _kind
+from .models import parse_callback, without_verification_token
 from .router import CallbackRouter, HandlerContext
 from .store import OutboxItem, OutboxStore
 from .verify import VerifiedCallback
@@ -115,14 +117,14 @@ def routing_key(kind: str, app_id: str, event_type: str | None) -> str:
 
 
 def message_body(item: OutboxItem) -> bytes:
-    """The JSON a worker receives for an outbox row."""
+    """The JSON a worker receives for an outbox row (never the verification token)."""
     data = {
         "outbox_id": item.id,
         "app_id": item.app_id,
         "kind": item.kind,
         "event_id": item.event_id,
         "event_type": item.event_type,
-        "payload": item.payload,
+        "payload": without_verification_token(item.payload, item.kind),
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -421,12 +423,12 @@ class RabbitWorker:
             data = json.loads(message.body)
             payload = data["payload"]
             app_id = str(data["app_id"])
-            event = parse_callback(payload, "card" if data.get("kind") == "card" else "event")
+            event = parse_callback(payload, _kind(str(data.get("kind"))), app_id)
         except Exception as exc:
-            _log.error(
-                "malformed message %s in %s: %s", message.message_id, self.topology.queue, exc
-            )
-            await self._dead(message, 1, f"malformed: {exc}")
+            # the type only: a validation error quotes the payload (and its card token)
+            reason = f"malformed: {type(exc).__name__}"
+            _log.error("%s message %s in %s", reason, message.message_id, self.topology.queue)
+            await self._dead(message, 1, reason)
             return
         ctx = HandlerContext(
             app_id=app_id,
@@ -439,11 +441,11 @@ class RabbitWorker:
             response = await asyncio.wait_for(
                 self.router.dispatch(event, ctx), self.handler_timeout
             )
+            await self.updater.apply(event, app_id, response)  # a failed update: retried too
         except Exception as exc:
             self.failed += 1
-            await self._retry(message, attempts, f"{type(exc).__name__}: {exc}")
+            await self._retry(message, attempts, _failure_text(exc, event))
             return
-        await self.updater.apply(event, app_id, response)
         await message.ack()
         self.processed += 1
 

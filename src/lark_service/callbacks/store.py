@@ -7,6 +7,10 @@ already claimed the transaction rolls back and the callback is a duplicate. Post
 ``INSERT … ON CONFLICT`` makes the claim atomic across processes and hosts; SQLite's
 ``BEGIN IMMEDIATE`` does so on one machine.
 
+Dedup keys are per app (``<app_id>:evt:<event_id>``, ``<app_id>:msg:<message_id>``): two apps
+receiving the same group message each handle it. Payloads are stored without the app's
+verification token.
+
 An outbox row is ``pending`` (due at ``available_at``), ``running`` (leased until
 ``available_at``; an expired lease means its owner died and the row is due again), ``done``,
 or ``dead`` (gave up after the last attempt). The in-process dispatcher runs handlers from it;
@@ -22,6 +26,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .models import without_verification_token
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -188,7 +194,9 @@ class OutboxStore:
                                 "event_id": (req.event_id or None) and req.event_id[:128],
                                 "event_type": (req.event_type or None) and req.event_type[:128],
                                 "payload": json.dumps(
-                                    req.payload, ensure_ascii=False, separators=(",", ":")
+                                    without_verification_token(req.payload, req.kind),
+                                    ensure_ascii=False,
+                                    separators=(",", ":"),
                                 ),
                                 "status": "running" if lease is not None else "pending",
                                 "attempts": 1 if lease is not None else 0,
@@ -203,7 +211,7 @@ class OutboxStore:
         return results
 
     def is_processed(self, key: str) -> bool:
-        """Whether ``key`` (``evt:…``/``msg:…``) is remembered and unexpired."""
+        """Whether ``key`` (``<app_id>:evt:…``/``<app_id>:msg:…``) is remembered, unexpired."""
         from sqlalchemy import select
 
         from ..storage.tables import processed_events

@@ -4,8 +4,12 @@ timestamp window, verification token — each step a small function, the clock i
 :class:`CallbackVerifier` turns ``(kind, app_id, headers, raw body)`` into a
 :class:`VerifiedCallback` or raises a :class:`~lark_service.errors.CallbackError` whose
 ``http_status`` is what the server answers: 413 too large, 400 malformed (or undecryptable),
-401 a wrong/missing signature, stale timestamp or wrong verification token, 404 an unknown app.
-Error messages never contain a key, a token or the body.
+401 a wrong/missing signature, stale timestamp or wrong verification token, 404 an unknown app,
+503 when the app's keys cannot be read (the registry's database is down, or its encryption key
+does not open the secrets). Error messages never contain a key, a token or the body.
+
+The verified payload has the app's verification token removed
+(:func:`~lark_service.callbacks.models.without_verification_token`): it is never stored.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any, Literal
 from ..errors import CallbackError, ReplayError, SignatureError
 from . import crypto
 from .keys import CallbackKeys, KeyLookup
-from .models import CallbackEvent, parse_callback
+from .models import CallbackEvent, parse_callback, without_verification_token
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -29,6 +33,7 @@ __all__ = [
     "HEADER_SIGNATURE",
     "HEADER_TIMESTAMP",
     "CallbackVerifier",
+    "KeysUnavailableError",
     "Kind",
     "MalformedCallbackError",
     "PayloadTooLargeError",
@@ -77,13 +82,25 @@ class UnknownAppError(CallbackError):
         super().__init__(msg, **kw)
 
 
+class KeysUnavailableError(CallbackError):
+    """The app's keys cannot be read right now (HTTP 503: Feishu pushes again later)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 503)
+        kw.setdefault("retryable", True)
+        super().__init__(msg, **kw)
+
+
 def _unauthorized(cls: type[CallbackError], msg: str, hint: str | None = None) -> CallbackError:
     return cls(msg, http_status=401, hint=hint)
 
 
 @dataclass(frozen=True)
 class VerifiedCallback:
-    """A callback that passed every check. ``challenge`` is set for ``url_verification``."""
+    """A callback that passed every check. ``challenge`` is set for ``url_verification``.
+
+    ``payload`` is the decrypted callback without the app's verification token.
+    """
 
     app_id: str
     kind: Kind
@@ -183,6 +200,14 @@ def check_verification_token(given: Any, expected: str) -> None:
         )
 
 
+def _keys_unavailable(what: str, exc: Exception) -> CallbackError:
+    # The type only: a database error's text may hold the registry URL (and its password).
+    return KeysUnavailableError(
+        f"the callback keys of {what} cannot be read ({type(exc).__name__})",
+        hint="Check the config database (LARK_CONFIG_DB_URL) and LARK_CONFIG_ENCRYPTION_KEY.",
+    )
+
+
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
@@ -222,14 +247,21 @@ class CallbackVerifier:
         self.max_body = max_body
 
     def app_keys(self, app_id: str | None) -> CallbackKeys:
-        """The keys of ``app_id`` (None: the default app); 404 when unknown."""
-        chosen = app_id or self.keys.default_app_id()
+        """The keys of ``app_id`` (None: the default app); 404 when unknown, 503 when the
+        key source fails. May block: a registry-backed lookup reads its database."""
+        try:
+            chosen = app_id or self.keys.default_app_id()
+        except Exception as exc:
+            raise _keys_unavailable("the default app", exc) from None
         if not chosen:
             raise UnknownAppError(
                 "no default app for /callbacks/event and /callbacks/card",
                 hint="Use /callbacks/<app_id>/event, or set LARK_APP_ID.",
             )
-        found = self.keys.get(chosen)
+        try:
+            found = self.keys.get(chosen)
+        except Exception as exc:
+            raise _keys_unavailable(f"app {chosen}", exc) from None
         if found is None:
             raise UnknownAppError(f"unknown app {chosen}")
         if not found.configured:
@@ -243,7 +275,10 @@ class CallbackVerifier:
     def verify(
         self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
     ) -> VerifiedCallback:
-        """Check one request; raises a :class:`CallbackError` carrying the HTTP status."""
+        """Check one request; raises a :class:`CallbackError` carrying the HTTP status.
+
+        Blocks while :meth:`app_keys` reads a registry (the server runs it in a thread then).
+        """
         check_body_size(body, self.max_body)
         headers = _lower(headers)
         timestamp = headers.get(HEADER_TIMESTAMP.lower())
@@ -278,8 +313,9 @@ class CallbackVerifier:
             if keys.verification_token:
                 check_verification_token(_payload_token(payload), keys.verification_token)
 
+        payload = without_verification_token(payload, kind)  # checked: never stored
         try:
-            event = parse_callback(payload, kind)
+            event = parse_callback(payload, kind, keys.app_id)
         except ValueError:  # pydantic's ValidationError
             raise MalformedCallbackError("callback fields have the wrong types") from None
         if event.app_id and event.app_id != keys.app_id:

@@ -7,23 +7,31 @@ Routes::
     POST /callbacks/event            the same for the default app
     POST /callbacks/card
     GET  /healthz                    alive
-    GET  /readyz                     database (and broker) reachable
+    GET  /readyz                     databases (state; config when a registry is used) and
+                                     broker reachable
 
 This module imports FastAPI; ``lark_service.server`` itself stays light.
 
 A callback is verified (:class:`~lark_service.callbacks.CallbackVerifier`), stored with its
 dedup keys, handed to the dispatcher and acknowledged — in that order, so a 200 always means
 "stored". A duplicate is acknowledged and not run again. Failures answer a short JSON error
-(``{"msg": ...}``) with 400/401/404/413, or 503 when the outbox cannot be written; never a
-stack trace. On shutdown (SIGTERM/SIGINT under uvicorn) new callbacks get 503 while in-flight
-work finishes within ``shutdown_timeout`` and the outbox is flushed.
+(``{"msg": ...}``) with 400/401/404/413, or 503 when the app's keys cannot be read or the outbox
+cannot be written; never a stack trace. Verification runs on the event loop only when the key
+lookup answers from memory (``blocking = False``, e.g.
+:class:`~lark_service.callbacks.StaticKeys`); with the app registry it runs on a small thread
+pool of its own, so a slow config database never stalls other requests.
+
+On shutdown (SIGTERM/SIGINT under uvicorn) new callbacks get 503 while in-flight work finishes
+within ``shutdown_timeout`` and the outbox is flushed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,7 +41,13 @@ from starlette.responses import Response
 
 from ..callbacks.dispatch import Dispatcher, StorageUnavailableError
 from ..callbacks.models import LegacyCardActionEvent
-from ..callbacks.verify import DEFAULT_MAX_BODY, DEFAULT_WINDOW, CallbackVerifier, Kind
+from ..callbacks.verify import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_WINDOW,
+    CallbackVerifier,
+    Kind,
+    VerifiedCallback,
+)
 from ..errors import CallbackError
 from ..logging import get_logger
 
@@ -65,6 +79,8 @@ class ServerConfig:
     poll_interval: float = 1.0
     inline_when_broker_down: bool = False
     """RabbitMQ dispatcher: run handlers in the server while the broker is unreachable."""
+    verify_threads: int = 4
+    """Threads verifying callbacks whose key lookup blocks (the app registry)."""
 
 
 class _State:
@@ -76,6 +92,38 @@ class _State:
         self.inflight = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        self.blocking_keys = bool(getattr(verifier.keys, "blocking", True))
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def verify(
+        self, kind: Kind, app_id: str | None, headers: Any, body: bytes
+    ) -> VerifiedCallback:
+        """Verify on the loop when the key lookup is in memory, else on the verify threads
+        (its own pool: sync handlers occupying the default one must not delay an ack)."""
+        if not self.blocking_keys:
+            return self.verifier.verify(kind, app_id, headers, body)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max(1, self.config.verify_threads), thread_name_prefix="lark-callbacks-verify"
+            )
+        call = functools.partial(self.verifier.verify, kind, app_id, dict(headers), body)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def config_database(self) -> dict[str, str]:
+        """``{"config_database": ...}`` when the key lookup has a database to check."""
+        ping = getattr(self.verifier.keys, "ping", None)
+        if not callable(ping):
+            return {}
+        try:
+            await asyncio.to_thread(ping)
+        except Exception as exc:
+            return {"config_database": f"unavailable: {type(exc).__name__}"}
+        return {"config_database": "ok"}
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 def _make_dispatcher(
@@ -185,6 +233,7 @@ def create_app(
             except asyncio.TimeoutError:
                 _log.warning("%s callbacks still in flight at shutdown", state.inflight)
             await state.dispatcher.stop(config.shutdown_timeout)
+            state.close()
             _log.info("callback server stopped")
 
     app = FastAPI(
@@ -223,6 +272,7 @@ def create_app(
         from fastapi.responses import JSONResponse
 
         checks = await state.dispatcher.readiness()
+        checks.update(await state.config_database())
         ready = state.accepting and all(v == "ok" for v in checks.values())
         body = {"status": "ok" if ready else "unavailable", "accepting": state.accepting, **checks}
         return JSONResponse(body, status_code=200 if ready else 503)
@@ -264,7 +314,7 @@ async def _handle(state: _State, request: Request, kind: Kind, app_id: str | Non
     try:
         try:
             body = await _read_body(request, state.verifier.max_body)
-            verified = state.verifier.verify(kind, app_id, request.headers, body)
+            verified = await state.verify(kind, app_id, request.headers, body)
         except CallbackError as exc:
             status = exc.http_status or 400
             _log.warning(
