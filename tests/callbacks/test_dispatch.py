@@ -37,9 +37,14 @@ class RecordingUpdater(CardUpdater):
         return True
 
 
-def verified(keys: StaticKeys, clock: FakeClock, value: dict[str, Any] | None = None) -> Any:
+def verified(
+    keys: StaticKeys,
+    clock: FakeClock,
+    value: dict[str, Any] | None = None,
+    card_token: str = "c-t",
+) -> Any:
     payload = card_action_payload(
-        APP, value=value or {"a": 1}, verification_token=VT, card_token="c-t"
+        APP, value=value or {"a": 1}, verification_token=VT, card_token=card_token
     )
     headers, body = sign(payload, clock)
     return CallbackVerifier(keys, clock=clock).verify("card", APP, headers, body)
@@ -180,6 +185,87 @@ async def test_stop_releases_queued_work(
     counts = dispatcher.store.counts()
     assert counts.get("pending", 0) + counts.get("running", 0) == 3 - counts.get("done", 0)
     assert counts.get("pending", 0) >= 1  # never started: released, due now
+
+
+CARD_TOKEN = "c-0123456789abcdef0123456789abcdef01234567"
+
+
+class FlakyClient:
+    """A client whose delayed card updates fail ``failures`` times; the error quotes the token
+    (as a careless server might) to prove it never reaches a log line or the outbox."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.updates: list[dict[str, Any]] = []
+
+    async def request(self, method: str, path: str, *, json: Any, app_id: str) -> None:
+        from lark_service.errors import ServerError
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise ServerError(f"card update failed for token {json['token']}", code=200000)
+        self.updates.append(json)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_failed_delayed_update_is_retried_with_backoff(
+    router: CallbackRouter,
+    db_url: str,
+    clock: FakeClock,
+    keys: StaticKeys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="lark_service")
+    runs: list[int] = []
+
+    @router.card_action()
+    async def slow(event: Any, ctx: Any) -> dict[str, Any]:
+        runs.append(ctx.attempt)
+        return {"elements": [f"run {ctx.attempt}"]}
+
+    client = FlakyClient(failures=1)
+    updater = CardUpdater(client_factory=lambda: client)  # type: ignore[arg-type,return-value]
+    dispatcher = make(router, db_url, clock, updater=updater)
+    await dispatcher.start()
+    sub = await dispatcher.submit(verified(keys, clock, card_token=CARD_TOKEN))
+    assert await sub.reply(0) is None  # answered at once: the card goes by delayed update
+    sub.mark_answered()
+    await dispatcher.join()
+    await dispatcher.stop(1)
+    assert runs == [1] and client.updates == []
+    (row,) = dispatcher.store.items()
+    assert row.status == "pending" and "ServerError" in (row.last_error or "")  # not done
+    assert await dispatcher.run_due() == 0  # the handler's backoff (10 s) applies
+    clock.advance(10)
+    assert await dispatcher.run_due() == 1
+    assert runs == [1, 2]
+    assert client.updates == [{"token": CARD_TOKEN, "card": {"elements": ["run 2"]}}]
+    assert dispatcher.store.counts() == {"done": 1}
+    # the c- token is a bearer credential: in no log line and not in last_error
+    assert "failed (ServerError)" in caplog.text and "attempt 1 failed" in caplog.text
+    assert CARD_TOKEN not in caplog.text
+    assert "token ***" in (row.last_error or "") and CARD_TOKEN not in (row.last_error or "")
+
+
+async def test_a_delayed_update_that_always_fails_ends_dead(
+    router: CallbackRouter, db_url: str, clock: FakeClock, keys: StaticKeys
+) -> None:
+    router.card_action()(lambda e: {"elements": []})
+    updater = CardUpdater(client_factory=lambda: FlakyClient(failures=99))  # type: ignore[arg-type,return-value]
+    dispatcher = make(router, db_url, clock, updater=updater, max_attempts=2, reply_wait=0)
+    sub = await dispatcher.submit(verified(keys, clock, card_token=CARD_TOKEN))
+    sub.mark_answered()
+    await dispatcher.stop(0)  # no workers: run_due drives it on the fake clock
+    clock.advance(31 + dispatcher.lease)
+    assert await dispatcher.run_due() == 1
+    clock.advance(10)
+    assert await dispatcher.run_due() == 1
+    (dead,) = dispatcher.store.items("dead")
+    assert "ServerError" in (dead.last_error or "") and CARD_TOKEN not in (dead.last_error or "")
 
 
 def test_constructor_validates() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 from typing import Any
 
 import pytest
@@ -222,7 +222,7 @@ def test_single_app_mode_reads_the_environment(monkeypatch: pytest.MonkeyPatch) 
     )
     assert lookup.default_app_id() == "cli_env"
     assert "ek-env" not in repr(found) and "vt-env" not in repr(found)
-    assert json.dumps({"ok": True})
+    assert lookup.get("cli_other") is None  # no keys invented for other apps
 
 
 def test_keys_come_from_the_app_registry(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -259,3 +259,245 @@ def test_keys_come_from_the_app_registry(monkeypatch: pytest.MonkeyPatch) -> Non
     assert lookup.default_app_id() == "cli_reg"
     assert runner.invoke(cli, ["app", "disable", "cli_reg"]).exit_code == 0
     assert keys_from_settings(get_settings()).get("cli_reg") is None
+
+
+# --- secrets never stored -------------------------------------------------------------------
+
+
+def _registry_app(app_id: str, ek: str, vt: str) -> None:
+    from click.testing import CliRunner
+
+    from lark_service.cli import cli
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    args = ["app", "add", app_id, "--secret", "s3cret-value"]
+    added = runner.invoke(cli, [*args, "--encrypt-key", ek, "--verification-token", vt])
+    assert added.exit_code == 0, added.output
+
+
+async def test_no_verification_token_or_encrypt_key_in_any_database_file(
+    router: CallbackRouter, clock: FakeClock
+) -> None:
+    """Callbacks of every shape through a registry-backed server: the app's verification
+    token and encrypt key are in no byte of the state or config database (WAL included)."""
+    from lark_service.config import get_settings
+    from lark_service.storage import dispose_all
+
+    ek, vt = "ek-never-stored-7f3a9c", "vt-never-stored-5b1e2d"
+    _registry_app("cli_plain", ek, vt)
+    home = get_settings().home
+    ran: list[str] = []
+    router.card_action()(lambda e: ran.append(e.event_type))
+    router.event("*")(lambda e: ran.append(e.event_type))
+    app = create_app(router, clock=clock)  # keys from the registry, state DB in LARK_HOME
+    ts = str(int(clock()))
+    async with serve(app) as http:
+        requests = [
+            (
+                "card",
+                signed_request(
+                    card_action_payload("cli_plain", verification_token=vt),
+                    encrypt_key=ek,
+                    timestamp=ts,
+                ),
+            ),
+            (
+                "event",
+                signed_request(
+                    message_event_payload("cli_plain", "hi", verification_token=vt),
+                    encrypt_key=ek,
+                    timestamp=ts,
+                ),
+            ),
+            (
+                "event",
+                signed_request(
+                    {
+                        "uuid": "u-1",
+                        "token": vt,
+                        "ts": ts,
+                        "type": "event_callback",
+                        "event": {"type": "x.y"},
+                    },
+                    encrypt_key=ek,
+                    timestamp=ts,
+                ),
+            ),
+            (
+                "card",
+                signed_request(
+                    legacy_card_payload(), verification_token=vt, legacy=True, timestamp=ts
+                ),
+            ),
+        ]
+        for kind, (headers, body) in requests:
+            r = await http.post(f"/callbacks/cli_plain/{kind}", headers=headers, content=body)
+            assert r.status_code == 200, r.text
+        await app.state.callbacks.dispatcher.join()
+    assert len(ran) == 4
+    dispose_all()
+    files = [p for p in home.rglob("*.db*") if p.is_file()]
+    assert {p.name for p in files} >= {"state.db", "config.db"}
+    raw = b"".join(p.read_bytes() for p in files)
+    assert b"cli_plain" in raw  # the callbacks are there...
+    for secret in (ek, vt):  # ...their secrets are not
+        assert secret.encode() not in raw
+
+
+# --- several apps, one server ----------------------------------------------------------------
+
+
+async def test_two_apps_receiving_the_same_group_message_both_handle_it(
+    router: CallbackRouter, db_url: str, clock: FakeClock
+) -> None:
+    two = StaticKeys(
+        CallbackKeys("cli_a", encrypt_key=EK, verification_token=VT),
+        CallbackKeys("cli_b", encrypt_key=EK, verification_token=VT),
+    )
+    seen: list[tuple[str, str, str | None]] = []
+    keys_seen: list[str | None] = []
+
+    @router.event("im.message.receive_v1")
+    def on_message(event: Any, ctx: Any) -> None:
+        seen.append((ctx.app_id, event.message.message_id, event.message.text))
+        keys_seen.append(ctx.dedup_key)
+
+    app = app_for(router, two, db_url, clock)
+    async with serve(app) as http:
+        for app_id in ("cli_a", "cli_b", "cli_a"):  # the last one: cli_a's re-push
+            payload = message_event_payload(
+                app_id, "hello group", message_id="om_group", verification_token=VT
+            )
+            headers, body = sign(payload, clock)
+            r = await http.post(f"/callbacks/{app_id}/event", headers=headers, content=body)
+            assert r.status_code == 200
+        await app.state.callbacks.dispatcher.join()
+    assert sorted(seen) == [
+        ("cli_a", "om_group", "hello group"),
+        ("cli_b", "om_group", "hello group"),
+    ]
+    assert sorted(k.split(":evt:")[0] for k in keys_seen if k) == ["cli_a", "cli_b"]
+    store = OutboxStore(db_url, clock=clock)
+    assert store.is_processed("cli_a:msg:om_group") and store.is_processed("cli_b:msg:om_group")
+    assert store.counts() == {"done": 2}
+
+
+# --- the key source: off the event loop, 503 when unreadable, /readyz ---------------------
+
+
+class FakeRegistry:
+    """An app registry whose reads record whether they ran on the event loop's thread."""
+
+    def __init__(self, apps: dict[str, tuple[str, str]]) -> None:
+        self.apps = apps
+        self.on_loop: list[bool] = []
+        self.fail: Exception | None = None
+
+    def _read(self) -> None:
+        try:
+            asyncio.get_running_loop()
+            self.on_loop.append(True)
+        except RuntimeError:
+            self.on_loop.append(False)
+        if self.fail is not None:
+            raise self.fail
+
+    def get_app(self, app_id: str) -> Any:
+        self._read()
+        return dataclasses_ns(status="active") if app_id in self.apps else None
+
+    def get_secrets(self, app_id: str) -> Any:
+        self._read()
+        ek, vt = self.apps[app_id]
+        return dataclasses_ns(encrypt_key=ek, verification_token=vt)
+
+    def active_app_ids(self) -> list[str]:
+        self._read()
+        return sorted(self.apps)
+
+    def check_key(self) -> None:
+        self._read()
+
+
+def dataclasses_ns(**kw: Any) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**kw)
+
+
+def registry_keys(registry: FakeRegistry, clock: FakeClock) -> Any:
+    from lark_service.callbacks import RegistryKeys
+
+    return RegistryKeys(registry, ttl=30, clock=clock)
+
+
+async def test_registry_lookups_run_off_the_event_loop(
+    router: CallbackRouter, db_url: str, clock: FakeClock
+) -> None:
+    registry = FakeRegistry({APP: (EK, VT)})
+    app = app_for(router, registry_keys(registry, clock), db_url, clock)
+    async with serve(app) as http:
+        for path in (f"/callbacks/{APP}/card", "/callbacks/card"):
+            headers, body = sign(card_action_payload(APP, value={}, verification_token=VT), clock)
+            assert (await http.post(path, headers=headers, content=body)).status_code == 200
+        assert registry.on_loop and not any(registry.on_loop)
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["config_database"] == "ok"
+    assert not any(registry.on_loop)
+
+
+@pytest.mark.parametrize("error", ["ConfigError", "EncryptionKeyError"])
+async def test_an_unreadable_registry_answers_503_and_is_not_ready(
+    router: CallbackRouter, db_url: str, clock: FakeClock, error: str
+) -> None:
+    from lark_service import errors
+
+    ran: list[int] = []
+    router.card_action()(lambda e: ran.append(1))
+    registry = FakeRegistry({APP: (EK, VT)})
+    registry.fail = getattr(errors, error)("registry at postgresql://u:pw@h/db failed")
+    app = app_for(router, registry_keys(registry, clock), db_url, clock)
+    async with serve(app) as http:
+        for path in (f"/callbacks/{APP}/card", "/callbacks/card"):
+            headers, body = sign(card_action_payload(APP, value={}, verification_token=VT), clock)
+            r = await http.post(path, headers=headers, content=body)
+            assert r.status_code == 503, r.text
+            assert "pw" not in r.text and "Traceback" not in r.text
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["config_database"] == f"unavailable: {error}"
+        registry.fail = None  # back: the same callback is accepted (Feishu pushes again)
+        assert (
+            await http.post(f"/callbacks/{APP}/card", headers=headers, content=body)
+        ).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+        await app.state.callbacks.dispatcher.join()
+    assert ran == [1]
+    assert OutboxStore(db_url).counts() == {"done": 1}
+
+
+async def test_static_keys_have_no_config_database_check(
+    router: CallbackRouter, keys: StaticKeys, db_url: str, clock: FakeClock
+) -> None:
+    async with serve(app_for(router, keys, db_url, clock)) as http:
+        ready = await http.get("/readyz")
+    assert ready.status_code == 200 and "config_database" not in ready.json()
+
+
+def test_registry_keys_cache_the_default_app_and_ping_the_database(clock: FakeClock) -> None:
+    registry = FakeRegistry({APP: (EK, VT)})
+    lookup = registry_keys(registry, clock)
+    assert lookup.default_app_id() == APP and lookup.default_app_id() == APP
+    assert len(registry.on_loop) == 1  # cached: not a query per request
+    clock.advance(31)
+    assert lookup.default_app_id() == APP and len(registry.on_loop) == 2
+    lookup.ping()
+    registry.fail = OSError("down")
+    with pytest.raises(OSError):
+        lookup.ping()
+    with pytest.raises(OSError):  # failures are not cached
+        lookup.get(APP)
+    registry.fail = None
+    found = lookup.get(APP)
+    assert found is not None and found.encrypt_key == EK
