@@ -69,6 +69,9 @@ def run_one(name: str, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list[:1] == ["--one"]:  # internal: run one module in this (fresh) interpreter
+        return run_one(args_list[1], args_list[2:])
     parser = argparse.ArgumentParser(
         description="Run benchmarks/bench_*.py", epilog="Unknown options go to every module."
     )
@@ -78,15 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         "--write-docs", action="store_true", help="rewrite the docs/performance.md sections"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one module here
-    args, passthrough = parser.parse_known_args(argv)
+    args, passthrough = parser.parse_known_intermixed_args(args_list)
     if args.quick:
         passthrough.append("--quick")
     if args.write_docs:
         passthrough.append("--write-docs")
-    if args.one:
-        return run_one(args.one, passthrough)
-
     names = select(discover(), args.names)
     if args.list:
         print("\n".join(names))
