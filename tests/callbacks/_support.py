@@ -115,3 +115,23 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+class FlakyClient:
+    """A client whose delayed card updates fail ``failures`` times; the error quotes the token
+    (as a careless server might) to prove it never reaches a log line or the outbox."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.updates: list[dict[str, Any]] = []
+
+    async def request(self, method: str, path: str, *, json: Any, app_id: str) -> None:
+        from lark_service.errors import ServerError
+
+        if self.failures > 0:
+            self.failures -= 1
+            raise ServerError(f"card update failed for token {json['token']}", code=200000)
+        self.updates.append(json)
+
+    async def aclose(self) -> None:
+        pass

@@ -20,7 +20,7 @@ from lark_service.callbacks.dispatch import CardUpdater
 from lark_service.callbacks.models import CallbackEvent
 from lark_service.callbacks.simulate import card_action_payload
 
-from ._support import APP, VT, FakeClock, sign
+from ._support import APP, VT, FakeClock, FlakyClient, sign
 
 pytestmark = pytest.mark.anyio
 
@@ -188,26 +188,6 @@ async def test_stop_releases_queued_work(
 
 
 CARD_TOKEN = "c-0123456789abcdef0123456789abcdef01234567"
-
-
-class FlakyClient:
-    """A client whose delayed card updates fail ``failures`` times; the error quotes the token
-    (as a careless server might) to prove it never reaches a log line or the outbox."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.updates: list[dict[str, Any]] = []
-
-    async def request(self, method: str, path: str, *, json: Any, app_id: str) -> None:
-        from lark_service.errors import ServerError
-
-        if self.failures > 0:
-            self.failures -= 1
-            raise ServerError(f"card update failed for token {json['token']}", code=200000)
-        self.updates.append(json)
-
-    async def aclose(self) -> None:
-        pass
 
 
 async def test_a_failed_delayed_update_is_retried_with_backoff(

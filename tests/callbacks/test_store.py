@@ -81,3 +81,35 @@ def test_purge_removes_expired_keys_and_old_done_rows(db_url: str, clock: FakeCl
     assert store.purge(done_older_than=10) == 2
     assert store.get(item_id) is None
     store.ping()
+
+
+def test_the_verification_token_is_never_stored_nor_published(db_url: str) -> None:
+    """The store and the message body drop it even from a payload that still carries it
+    (a direct caller, or a row written by an older version)."""
+    from lark_service.callbacks import OutboxItem
+    from lark_service.callbacks.rabbitmq import message_body
+
+    v2 = {"schema": "2.0", "header": {"event_id": "e1", "token": "vt-secret"}, "event": {}}
+    v1 = {"uuid": "u1", "token": "vt-secret", "event": {"type": "x"}}
+    legacy = {"open_id": "ou_1", "token": "c-card-token", "action": {"value": {}}}
+    store = OutboxStore(db_url)
+    for kind, payload in (("event", v2), ("event", v1), ("card", legacy)):
+        store.accept(
+            app_id="cli_s",
+            kind=kind,
+            dedup_keys=[f"cli_s:evt:{id(payload)}"],
+            event_id=None,
+            event_type=None,
+            payload=payload,
+        )
+    rows = store.items()
+    assert [r.payload for r in rows] == [
+        {"schema": "2.0", "header": {"event_id": "e1"}, "event": {}},
+        {"uuid": "u1", "event": {"type": "x"}},
+        legacy,  # the legacy card's flat token is the c- token: kept
+    ]
+    assert v2["header"]["token"] == "vt-secret"  # the caller's dict is not changed
+    for kind, payload in (("event", v2), ("event", v1)):
+        item = OutboxItem(1, "cli_s", kind, "e1", "t", payload)
+        assert b"vt-secret" not in message_body(item)
+    assert b"c-card-token" in message_body(OutboxItem(2, "cli_s", "card", None, None, legacy))

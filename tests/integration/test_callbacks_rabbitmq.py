@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -205,6 +206,120 @@ async def test_broker_outage_keeps_callbacks_in_the_outbox_until_it_returns(
         await worker.stop(5)
         await proxy.stop()
     assert seen == Counter(sent) and set(seen.values()) == {1}
+
+
+async def test_broker_lost_mid_run_loses_nothing(
+    tmp_path: Path, amqp_url: str, topology: RabbitTopology
+) -> None:
+    """The broker goes away while the server is publishing, then comes back: callbacks
+    accepted meanwhile wait in the outbox and each is handled once."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(amqp_url)
+    proxy = Proxy(parsed.port or 5672)
+    via_proxy = amqp_url.replace(f":{parsed.port or 5672}", f":{proxy.port}", 1)
+    await proxy.start()
+    store = OutboxStore(f"sqlite:///{tmp_path / 'state.db'}")
+    dispatcher = RabbitDispatcher(
+        store,
+        via_proxy,
+        topology=topology,
+        relay_interval=0.05,
+        reconnect_delays=(0.05,),
+        connect_timeout=1.0,
+    )
+    seen: Counter[str] = Counter()
+    worker = RabbitWorker(counting_router(seen, "w", Counter()), amqp_url, topology=topology)
+    await worker.start()
+    sent: list[str] = []
+
+    async def post(http: Any, i: int) -> None:
+        headers, body, event_id = card_request({"i": i})
+        r = await http.post(f"/callbacks/{APP}/card", headers=headers, content=body)
+        assert r.status_code == 200
+        sent.append(event_id)
+
+    try:
+        async with serve(create_app(keys=KEYS, dispatcher=dispatcher)) as http:
+            assert (await http.get("/readyz")).json()["broker"] == "ok"
+            for i in range(5):  # the broker is up: published at once
+                await post(http, i)
+            await eventually(lambda: store.counts() == {"done": 5}, what="first five confirmed")
+            await proxy.stop()  # the broker is lost mid-run
+            await eventually(
+                lambda: not dispatcher.publisher.connected, what="the connection noticed lost"
+            )
+            for i in range(5, 12):
+                await post(http, i)
+            assert (await http.get("/readyz")).json()["broker"] == "unavailable"
+            assert store.counts().get("done") == 5 and sum(seen.values()) == 5
+            await proxy.start()  # back
+            await eventually(lambda: sum(seen.values()) >= 12, what="the backlog handled")
+            await eventually(lambda: store.counts() == {"done": 12}, what="outbox flushed")
+    finally:
+        await worker.stop(5)
+        await proxy.stop()
+    assert seen == Counter(sent) and set(seen.values()) == {1}
+
+
+async def test_published_messages_hold_no_verification_token_or_encrypt_key(
+    tmp_path: Path, amqp_url: str, topology: RabbitTopology
+) -> None:
+    import aio_pika
+
+    store = OutboxStore(f"sqlite:///{tmp_path / 'state.db'}")
+    app = create_app(keys=KEYS, dispatcher=RabbitDispatcher(store, amqp_url, topology=topology))
+    payload = card_action_payload(APP, value={"x": 1}, verification_token=VT, card_token="c-kept")
+    async with serve(app) as http:
+        headers, body = signed_request(payload, encrypt_key=EK)
+        assert (
+            await http.post(f"/callbacks/{APP}/card", headers=headers, content=body)
+        ).status_code == 200
+        await eventually(lambda: store.counts() == {"done": 1}, what="confirmed")
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(topology.queue, durable=True)
+        message = await queue.get(no_ack=True, fail=False)
+    assert message is not None
+    assert VT.encode() not in message.body and EK.encode() not in message.body
+    data = json.loads(message.body)
+    assert "token" not in data["payload"]["header"]
+    assert data["payload"]["event"]["token"] == "c-kept"  # the worker's delayed update needs it
+
+
+async def test_a_failed_card_update_on_a_worker_is_retried(
+    amqp_url: str, topology: RabbitTopology, tmp_path: Path
+) -> None:
+    from lark_service.callbacks import CardUpdater
+    from tests.callbacks._support import FlakyClient
+
+    runs: list[int] = []
+    router = CallbackRouter()
+
+    @router.card_action()
+    async def handler(event: Any, ctx: Any) -> dict[str, Any]:
+        runs.append(ctx.attempt)
+        return {"elements": [f"run {ctx.attempt}"]}
+
+    client = FlakyClient(failures=1)
+    updater = CardUpdater(client_factory=lambda: client)  # type: ignore[arg-type,return-value]
+    worker = RabbitWorker(router, amqp_url, topology=topology, updater=updater)
+    await worker.start()
+    store = OutboxStore(f"sqlite:///{tmp_path / 'state.db'}")
+    app = create_app(keys=KEYS, dispatcher=RabbitDispatcher(store, amqp_url, topology=topology))
+    try:
+        async with serve(app) as http:
+            payload = card_action_payload(APP, value={}, verification_token=VT, card_token="c-u1")
+            headers, body = signed_request(payload, encrypt_key=EK)
+            r = await http.post(f"/callbacks/{APP}/card", headers=headers, content=body)
+            assert r.status_code == 200
+            await eventually(lambda: client.updates, what="the card updated on the retry")
+    finally:
+        await worker.stop(5)
+    assert runs == [1, 2]
+    assert client.updates == [{"token": "c-u1", "card": {"elements": ["run 2"]}}]
+    assert await dlq_list(amqp_url, topology) == []
 
 
 def _worker_process(
