@@ -13,7 +13,7 @@ import httpx
 from . import errors
 from ._app import AppCredentials, AppResolver, AppSource
 from ._async_pipeline import AsyncPipeline
-from ._http import USER_AGENT, ApiResponse, TokenKind, make_timeout
+from ._http import USER_AGENT, ApiResponse, TokenKind, async_backend_transport, make_timeout
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
 from .credentials import AsyncCredentialPool, TokenRecord, TokenStore, open_token_store
@@ -49,6 +49,7 @@ class AsyncLarkClient:
         timeout: float | None = None,
         connect_timeout: float | None = None,
         http2: bool | None = None,
+        http_backend: str | None = None,
         token_store: TokenStore | None = None,
         registry: AppSource | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -70,6 +71,10 @@ class AsyncLarkClient:
         self._timeout = make_timeout(
             connect_timeout or self.settings.connect_timeout, timeout or self.settings.read_timeout
         )
+        if transport is None:
+            transport = async_backend_transport(
+                http_backend or self.settings.http_backend, http2=use_http2
+            )
         self._http = httpx.AsyncClient(
             http2=use_http2,
             timeout=self._timeout,

@@ -16,6 +16,8 @@ __all__ = [
     "ApiResponse",
     "CallOptions",
     "TokenKind",
+    "async_backend_transport",
+    "backend_transport",
     "make_timeout",
     "parse_response",
     "retry_after",
@@ -59,6 +61,48 @@ class CallOptions:
     retry: Any = None  # RetryPolicy; Any avoids an import cycle in type-only code
     timeout: float | httpx.Timeout | None = None
     headers: Mapping[str, str] | None = None
+
+
+def backend_transport(backend: str, *, http2: bool) -> httpx.BaseTransport | None:
+    """The sync client's transport: always httpx's own (its sync client is the fastest here);
+    the ``aiohttp`` backend applies to async clients only."""
+    _check_backend(backend)
+    return None
+
+
+def async_backend_transport(backend: str, *, http2: bool) -> httpx.AsyncBaseTransport | None:
+    """The async client's transport: httpx's own (None), or aiohttp's for ``"aiohttp"``.
+
+    httpx's async connection pool is several times slower than its sync one under concurrency;
+    an aiohttp transport (``pip install 'lark-service[aiohttp]'``) closes that gap
+    (docs/performance.md). It speaks HTTP/1.1 only.
+    """
+    _check_backend(backend)
+    if backend == "httpx":
+        return None
+    if http2:
+        raise errors.ConfigError(
+            "HTTP/2 is not available with the aiohttp backend",
+            hint="Use http_backend='httpx' for HTTP/2, or turn http2 off.",
+        )
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError as exc:
+        raise errors.ConfigError(
+            "the aiohttp backend needs httpx-aiohttp",
+            hint="pip install 'lark-service[aiohttp]'",
+        ) from exc
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50)
+    )
+    return transport
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in ("httpx", "aiohttp"):
+        raise errors.ConfigError(
+            f"unknown http_backend {backend!r}", hint="Use 'httpx' (default) or 'aiohttp'."
+        )
 
 
 def make_timeout(connect: float, read: float) -> httpx.Timeout:

@@ -14,7 +14,7 @@ import httpx
 from . import errors
 from ._app import AppCredentials, AppResolver, AppSource
 from ._sync_pipeline import Pipeline
-from ._http import USER_AGENT, ApiResponse, TokenKind, make_timeout
+from ._http import USER_AGENT, ApiResponse, TokenKind, backend_transport, make_timeout
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
 from .credentials import CredentialPool, TokenRecord, TokenStore, open_token_store
@@ -50,6 +50,7 @@ class LarkClient:
         timeout: float | None = None,
         connect_timeout: float | None = None,
         http2: bool | None = None,
+        http_backend: str | None = None,
         token_store: TokenStore | None = None,
         registry: AppSource | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -71,6 +72,10 @@ class LarkClient:
         self._timeout = make_timeout(
             connect_timeout or self.settings.connect_timeout, timeout or self.settings.read_timeout
         )
+        if transport is None:
+            transport = backend_transport(
+                http_backend or self.settings.http_backend, http2=use_http2
+            )
         self._http = httpx.Client(
             http2=use_http2,
             timeout=self._timeout,

@@ -254,6 +254,8 @@ class Pipeline:
         level = 20 if error is None else 30  # INFO / WARNING
         if not logger.isEnabledFor(level):
             return
+        if level < 30 and not logger.hasHandlers():
+            return  # nothing would print it: skip building and masking the record
         duration_ms = (time.perf_counter() - started) * 1000
         status = response.status_code if response is not None else None
         code = error.code if error is not None else 0

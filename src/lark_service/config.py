@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     http2: bool = False
+    http_backend: Literal["httpx", "aiohttp"] = "httpx"
     max_retries: int = 3
 
     contact_cache_ttl: float = 24 * 3600.0

@@ -152,8 +152,11 @@ def test_wrong_secret_is_a_config_error_without_retries(emu: Emulator, sleeps: l
 
 
 @pytest.mark.anyio
-async def test_async_slice(emu: Emulator, sleeps: list[float]) -> None:
-    async with AsyncLarkClient(APP, SECRET, base_url=emu.url, retry=RetryPolicy()) as client:
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_async_slice(emu: Emulator, sleeps: list[float], backend: str) -> None:
+    async with AsyncLarkClient(
+        APP, SECRET, base_url=emu.url, retry=RetryPolicy(), http_backend=backend
+    ) as client:
         emu.inject_fault(SEND, "status", count=1, status=500)
         message = await client.messaging.send_text_message("oc_ops", "async")
         emu.revoke_tokens(APP)
@@ -183,3 +186,26 @@ def test_check_credentials_fetches_now(emu: Emulator) -> None:
     with LarkClient(APP, "wrong", base_url=emu.url) as client:
         with pytest.raises(errors.InvalidCredentialsError):
             client.check_credentials()
+
+
+@pytest.mark.anyio
+async def test_aiohttp_backend_survives_faults(emu: Emulator, sleeps: list[float]) -> None:
+    emu.inject_fault(SEND, "reset", count=1)
+    emu.inject_fault(SEND, "timeout", count=1, max_seconds=5)
+    async with AsyncLarkClient(
+        APP, SECRET, base_url=emu.url, timeout=0.3, http_backend="aiohttp"
+    ) as client:
+        await client.messaging.send_text_message("oc_ops", "once")
+    assert len(emu.messages()) == 1
+    assert len(sleeps) == 2
+
+
+def test_backend_settings_are_checked(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(errors.ConfigError, match="unknown http_backend"):
+        AsyncLarkClient(APP, SECRET, base_url=emu.url, http_backend="curl")
+    with pytest.raises(errors.ConfigError, match="HTTP/2"):
+        AsyncLarkClient(APP, SECRET, base_url=emu.url, http_backend="aiohttp", http2=True)
+    monkeypatch.setenv("LARK_HTTP_BACKEND", "aiohttp")  # sync clients keep httpx's own
+    with LarkClient(APP, SECRET, base_url=emu.url) as client:
+        client.messaging.send_text_message("oc_ops", "sync")
+    assert len(emu.messages()) == 1

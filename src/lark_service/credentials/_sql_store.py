@@ -50,12 +50,12 @@ def open_token_store(settings: Settings) -> TokenStore:
     text), with an INFO log line saying how to persist them. Raises
     :class:`~lark_service.errors.EncryptionKeyError` for a malformed key.
     """
-    from ..storage.crypto import SecretBox
-
     key = settings.config_encryption_key
     if key is None or not key.get_secret_value().strip():
         _warn_memory_only()
         return shared_memory_store()
+    from ..storage.crypto import SecretBox  # cryptography: only when tokens are persisted
+
     return SqlTokenStore(
         settings.resolved_database_url, SecretBox(key.get_secret_value()), home=settings.home
     )
