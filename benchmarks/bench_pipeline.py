@@ -10,7 +10,7 @@ sequential and 16 asyncio tasks. The clients:
   (``AsyncLarkClient`` for async), tokens fetched and cached by the library;
 - ``lark-oapi``: the official SDK's ``client.im.v1.message.create`` / ``acreate``;
 - async transport study: ``httpx.AsyncClient`` with ``httpx_aiohttp.AiohttpTransport``,
-  ``AsyncLarkClient(transport=AiohttpTransport())``, plain ``aiohttp``, and ``httpx`` on uvloop
+  ``AsyncLarkClient(http_backend="aiohttp")``, plain ``aiohttp``, and ``httpx`` on uvloop
   (skipped when ``httpx-aiohttp`` / ``uvloop`` are not installed).
 
 ``--quick`` runs fewer calls; ``--write-docs`` rewrites ``## Pipeline`` in docs/performance.md;
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import importlib.util
 import io
 import json
 import logging
@@ -31,7 +30,6 @@ import os
 import pstats
 import ssl
 import sys
-import types
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,11 +62,9 @@ LARK = "lark-service"
 LARK_QUIET = "lark-service, logs at WARNING"
 OFFICIAL = "lark-oapi (official)"
 RAW_AIOHTTP = "raw httpx + AiohttpTransport"
-LARK_AIOHTTP = "lark-service + AiohttpTransport"
+LARK_AIOHTTP = "lark-service, http_backend=aiohttp"
 AIOHTTP = "raw aiohttp"
 RAW_UVLOOP = "raw httpx on uvloop"
-RAW_SNIFFIO = "raw httpx + sniffio"
-LARK_SNIFFIO = "lark-service + sniffio"
 
 SEQ = "sync sequential"
 THREADS = "16 threads"
@@ -204,12 +200,10 @@ async def raw_async(
     return call, http.aclose
 
 
-async def lark_async(
-    url: str, transport: httpx.AsyncBaseTransport | None = None
-) -> tuple[ACall, Call]:
+async def lark_async(url: str, backend: str = "httpx") -> tuple[ACall, Call]:
     from lark_service import AsyncLarkClient
 
-    client = AsyncLarkClient(APP_ID, APP_SECRET, base_url=url, transport=transport)
+    client = AsyncLarkClient(APP_ID, APP_SECRET, base_url=url, http_backend=backend)
 
     async def call() -> Any:
         return await client.messaging.send_text_message(RECEIVER, TEXT)
@@ -227,53 +221,6 @@ async def lark_async_quiet(url: str) -> tuple[ACall, Call]:
         quiet.__exit__()
 
     return call, close_all
-
-
-class _Sniffio:
-    """Make ``import sniffio`` succeed while a client runs (a shim, if it is not installed).
-
-    httpcore's async locks call ``current_async_library()``, which runs ``import sniffio`` every
-    time; anyio 4.x no longer depends on sniffio, and when it is missing each of those imports
-    is a failed search of the whole ``sys.path``. The shim answers "asyncio", as sniffio would
-    inside asyncio.
-    """
-
-    def __enter__(self) -> None:
-        self.shimmed = False
-        try:
-            import sniffio  # noqa: F401
-        except ImportError:
-            shim = types.ModuleType("sniffio")
-            shim.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-            sys.modules["sniffio"] = shim
-            self.shimmed = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self.shimmed:
-            sys.modules.pop("sniffio", None)
-
-
-def _with_sniffio(
-    factory: Callable[[str], Awaitable[tuple[ACall, Call]]],
-) -> Callable[[str], Awaitable[tuple[ACall, Call]]]:
-    async def make(url: str) -> tuple[ACall, Call]:
-        guard = _Sniffio()
-        guard.__enter__()
-        call, close = await factory(url)
-
-        async def close_all() -> None:
-            closed = close()
-            if asyncio.iscoroutine(closed):
-                await closed
-            guard.__exit__()
-
-        return call, close_all
-
-    return make
-
-
-def sniffio_installed() -> bool:
-    return importlib.util.find_spec("sniffio") is not None
 
 
 async def official_async(url: str) -> tuple[ACall, Call]:
@@ -296,7 +243,7 @@ async def raw_async_aiohttp(url: str) -> tuple[ACall, Call]:
 
 
 async def lark_async_aiohttp(url: str) -> tuple[ACall, Call]:
-    return await lark_async(url, _aiohttp_transport())
+    return await lark_async(url, "aiohttp")
 
 
 async def aiohttp_plain(url: str) -> tuple[ACall, Call]:
@@ -420,11 +367,6 @@ def run_protocol(feishu: LocalFeishu, plan: Plan, *, progress: bool = True) -> l
             async_case(LARK_QUIET, lark_async_quiet, conc),
             async_case(OFFICIAL, official_async, conc),
         ]
-        if not sniffio_installed():
-            group += [
-                async_case(RAW_SNIFFIO, _with_sniffio(raw_async), conc),
-                async_case(LARK_SNIFFIO, _with_sniffio(lark_async), conc),
-            ]
         if with_aiohttp:
             group += [
                 async_case(RAW_AIOHTTP, raw_async_aiohttp, conc),
@@ -536,14 +478,11 @@ def checks(results: list[Result]) -> list[Check]:
         for mode in (ASEQ, TASKS):
             for ours_name, base_name, primary in (
                 (LARK, RAW, True),
-                (LARK_SNIFFIO, RAW_SNIFFIO, False),
                 (LARK_AIOHTTP, RAW, False),
             ):
                 got = ratio(proto, mode, ours_name, base_name, "calls_per_s")
                 if got:
-                    base_label = "raw httpx.AsyncClient" + (
-                        " + sniffio" if base_name == RAW_SNIFFIO else ""
-                    )
+                    base_label = "raw httpx.AsyncClient"
                     out.append(
                         Check(
                             f"{proto} {mode}: calls/s {ours_name} ÷ {base_label}",
@@ -574,12 +513,10 @@ def transport_table(results: list[Result]) -> str:
             (THREADS, RAW, "httpx.Client, 16 threads"),
             (TASKS, RAW, "httpx.AsyncClient (anyio/httpcore), 16 tasks"),
             (TASKS, RAW_UVLOOP, "httpx.AsyncClient on uvloop, 16 tasks"),
-            (TASKS, RAW_SNIFFIO, "httpx.AsyncClient with sniffio importable, 16 tasks"),
             (TASKS, RAW_AIOHTTP, "httpx.AsyncClient + AiohttpTransport, 16 tasks"),
             (TASKS, AIOHTTP, "aiohttp.ClientSession, 16 tasks"),
             (TASKS, LARK, "AsyncLarkClient (default), 16 tasks"),
-            (TASKS, LARK_SNIFFIO, "AsyncLarkClient with sniffio importable, 16 tasks"),
-            (TASKS, LARK_AIOHTTP, "AsyncLarkClient(transport=AiohttpTransport()), 16 tasks"),
+            (TASKS, LARK_AIOHTTP, 'AsyncLarkClient(http_backend="aiohttp"), 16 tasks'),
         ):
             r = _find(results, proto, mode, client)
             if r is None:
@@ -699,7 +636,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _doc_text(plan: Plan, report: str, started: str) -> str:
-    sniffio = "installed" if sniffio_installed() else "not installed (the `+ sniffio` rows shim it)"
     aiohttp = "installed" if _has("httpx_aiohttp") else "not installed (those rows are skipped)"
     per_round = plan.fast_calls // plan.rounds
     official = (
@@ -720,7 +656,7 @@ Client and server share 2 cores, so the fastest clients are partly limited by th
 calls/s moves with the machine's load far more than CPU µs/call does.
 
 Machine: {machine_line()} (at the start: {started}).
-sniffio: {sniffio}; httpx-aiohttp: {aiohttp}.
+httpx-aiohttp: {aiohttp}.
 
 Reading the rows:
 
@@ -729,14 +665,13 @@ Reading the rows:
   loads the CA bundle; its async client builds a new `httpx.AsyncClient`, and with it an SSL
   context, for every call, over HTTP too.
 - **lark-service, logs at WARNING** is the same client with the `lark_service` logger at
-  WARNING instead of the default INFO: the difference is the per-call INFO record, built and run
-  through the secret-masking filter even when no handler prints it.
-- **+ sniffio** rows make `import sniffio` succeed. httpcore's async locks, events and
-  cancellation shields run `import sniffio` each time they are set up; anyio 4 no longer
-  installs sniffio, and without it every such import is a failed search of `sys.path`.
-- **+ AiohttpTransport** rows pass `transport=httpx_aiohttp.AiohttpTransport()` to
-  `httpx.AsyncClient` / `AsyncLarkClient` (aiohttp's connection pool under httpx's API);
-  **raw aiohttp** is aiohttp's own client, the floor for an asyncio client here.
+  WARNING instead of the default INFO. With no handler configured the INFO record is not built
+  at all, so the two should match; with logging configured, the INFO line is what it costs.
+- **http_backend=aiohttp** is `AsyncLarkClient(http_backend="aiohttp")`; **raw httpx +
+  AiohttpTransport** passes `httpx_aiohttp.AiohttpTransport()` to `httpx.AsyncClient`
+  (aiohttp's connection pool under httpx's API); **raw aiohttp** is aiohttp's own client, the
+  floor for an asyncio client here. (sniffio is a dependency: without it httpcore's `import
+  sniffio` on every async request searched all of `sys.path`.)
 - In *Targets*, "what-if" rows are those variants: shown, not counted.
 
 {report}
