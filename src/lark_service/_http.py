@@ -123,19 +123,30 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return None
 
 
-def transport_error(exc: httpx.TransportError, *, request_id: str, url: str) -> errors.LarkError:
-    """Map an httpx transport failure to a lark-service error."""
+def transport_error(exc: httpx.RequestError, *, request_id: str, url: str) -> errors.LarkError:
+    """Map an httpx failure (no usable answer) to a lark-service error."""
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    # Nothing reached Feishu when the connection (or a pooled one) could not be had.
+    unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     if isinstance(exc, httpx.TimeoutException):
         return errors.TimeoutError(
             f"timed out calling {url} ({detail})",
             request_id=request_id,
+            request_sent=not unsent,
             hint="Feishu did not answer in time; raise the timeout or check the network.",
         )
-    return errors.ConnectionError(
-        f"connection failed calling {url} ({detail})",
+    if isinstance(exc, httpx.TransportError):
+        return errors.ConnectionError(
+            f"connection failed calling {url} ({detail})",
+            request_id=request_id,
+            request_sent=not unsent,
+            hint="Check LARK_BASE_URL / the network path to Feishu.",
+        )
+    # DecodingError, TooManyRedirects: Feishu answered, but not with anything usable.
+    return errors.ServerError(
+        f"unusable answer from {url} ({detail})",
         request_id=request_id,
-        hint="Check LARK_BASE_URL / the network path to Feishu.",
+        hint="A proxy or gateway may be rewriting Feishu's answers.",
     )
 
 

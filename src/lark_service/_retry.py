@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from .errors import LarkError, RateLimitedError, TokenInvalidError
+from .errors import LarkError, RateLimitedError, TokenInvalidError, TransportError
 
 __all__ = ["DEFAULT_RETRY", "NO_RETRY", "RetryDecision", "RetryPolicy"]
 
@@ -52,13 +52,20 @@ class RetryPolicy:
         *,
         retry_number: int,
         waited: float,
+        idempotent: bool = True,
         rng: random.Random | None = None,
     ) -> RetryDecision | None:
-        """Whether to retry after ``error`` (``retry_number`` retries made, ``waited`` s spent)."""
+        """Whether to retry after ``error`` (``retry_number`` retries made, ``waited`` s spent).
+
+        A call that is not ``idempotent`` (an edit, a recall, an upload) is retried only when
+        Feishu surely did not process it: a rate limit, or a connection that was never made.
+        """
         if retry_number >= self.max_retries or not error.retryable:
             return None
         if isinstance(error, TokenInvalidError):
             return None  # the token refresh path handles these, once
+        if not idempotent and not _surely_unprocessed(error):
+            return None
         if isinstance(error, RateLimitedError):
             delay = error.retry_after if error.retry_after is not None else self.rate_limit_delay
             reason = f"rate limited (code {error.code}, http {error.http_status})"
@@ -70,6 +77,12 @@ class RetryPolicy:
         if waited + delay > self.total_budget:
             return None
         return RetryDecision(delay=max(0.0, delay), reason=reason)
+
+
+def _surely_unprocessed(error: LarkError) -> bool:
+    if isinstance(error, RateLimitedError):
+        return True
+    return isinstance(error, TransportError) and not error.request_sent
 
 
 DEFAULT_RETRY = RetryPolicy()

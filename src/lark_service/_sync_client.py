@@ -171,11 +171,14 @@ class LarkClient:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         binary: bool = False,
+        idempotent: bool = True,
     ) -> ApiResponse:
         """Call any OpenAPI endpoint with the same tokens, retries and errors.
 
         ``path`` starts with ``/open-apis/``. Returns the checked response (``.data``, or
         ``.content`` with ``binary=True``); raises the :mod:`lark_service.errors` classes.
+        Pass ``idempotent=False`` for a write that must not run twice: it is then retried only
+        when Feishu surely did not get it (a rate limit, a connection never made).
         """
         if not path.startswith("/"):
             raise errors.ValidationError(
@@ -195,6 +198,7 @@ class LarkClient:
             retry=retry,
             timeout=timeout,
             binary=binary,
+            idempotent=idempotent,
         )
 
     def close(self) -> None:

@@ -67,8 +67,13 @@ class Pipeline:
         binary: bool = False,
         envelope: bool = True,
         request_id: str | None = None,
+        idempotent: bool = True,
     ) -> ApiResponse:
-        """Call ``method path`` as the resolved app, with tokens, retries and typed errors."""
+        """Call ``method path`` as the resolved app, with tokens, retries and typed errors.
+
+        ``idempotent=False`` marks a write that must not be repeated blindly (an edit, a
+        recall, an upload): after a failure that Feishu may have processed, it is not retried.
+        """
         if token == "user":
             raise errors.ValidationError(
                 "user tokens are not available yet; call with token='tenant' or 'app'",
@@ -90,6 +95,7 @@ class Pipeline:
             binary=binary,
             envelope=envelope,
             request_id=request_id or str(uuid.uuid4()),
+            idempotent=idempotent,
         )
 
     def resolve_app(self, app_id: str | None = None) -> AppCredentials:
@@ -115,6 +121,7 @@ class Pipeline:
         timeout: float | httpx.Timeout | None = None,
         binary: bool = False,
         envelope: bool = True,
+        idempotent: bool = True,
     ) -> ApiResponse:
         policy = retry or self.retry
         url = app.base_url + path
@@ -146,7 +153,7 @@ class Pipeline:
                     headers=request_headers,
                     timeout=send_timeout,
                 )
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 error = transport_error(exc, request_id=request_id, url=url)
                 self._log(app, method, path, request_id, started, attempt, error=error)
             else:
@@ -179,7 +186,9 @@ class Pipeline:
                     extra=_extra(app, request_id, attempt=attempt, reason="token invalid"),
                 )
                 continue
-            decision = policy.decide(error, retry_number=retries, waited=waited)
+            decision = policy.decide(
+                error, retry_number=retries, waited=waited, idempotent=idempotent
+            )
             if decision is None:
                 raise error
             retries += 1

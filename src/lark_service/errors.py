@@ -159,9 +159,18 @@ class ValidationError(LarkError, ValueError):
 
 
 class TransportError(LarkError):
-    """The request did not get an HTTP answer."""
+    """The request did not get an HTTP answer.
+
+    ``request_sent`` is False when the request surely never reached Feishu (the connection
+    could not be made), True when it may have been processed (read timeout, dropped
+    connection): only the former is retried for calls that are not idempotent.
+    """
 
     default_retryable = True
+
+    def __init__(self, msg: str, *, request_sent: bool = True, **kw: Any) -> None:
+        super().__init__(msg, **kw)
+        self.request_sent = request_sent
 
 
 class TimeoutError(TransportError, builtins.TimeoutError):

@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import Self
 
 from ._http import ApiResponse
+from .errors import ServerError
 
 __all__ = ["LarkModel", "ms_to_datetime"]
 
@@ -27,7 +29,19 @@ class LarkModel(BaseModel):
         payload = dict(response.data if data is None else data)
         payload["request_id"] = response.request_id
         payload["log_id"] = response.log_id
-        return cls.model_validate(payload)
+        try:
+            return cls.model_validate(payload)
+        except PydanticValidationError as exc:
+            raise ServerError(
+                f"Feishu's answer does not fit {cls.__name__}: "
+                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} "
+                f"at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
+                request_id=response.request_id,
+                log_id=response.log_id,
+                http_status=response.http_status,
+                retryable=False,
+                hint="Feishu changed the shape of this answer; report it with the log_id.",
+            ) from exc
 
 
 def ms_to_datetime(value: Any) -> Any:

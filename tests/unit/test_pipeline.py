@@ -497,3 +497,69 @@ async def test_async_registry_reads_stay_off_the_event_loop(
     else:  # may touch the database: never on the loop's thread
         assert loop_thread not in registry.threads
     assert json.loads(feishu.calls(TOKEN_PATH)[0].content)["app_id"] == "cli_reg"
+
+
+# --- writes that must not run twice ------------------------------------------------------
+
+EDIT = "/open-apis/im/v1/messages/om_1"
+
+
+def test_non_idempotent_write_is_not_retried_after_a_read_timeout(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
+    feishu.push(EDIT, httpx.ReadTimeout("slow"))
+    with pytest.raises(errors.TimeoutError) as info:
+        make_client(feishu).request("PUT", EDIT, json={}, idempotent=False)
+    assert info.value.request_sent
+    assert len(feishu.calls(EDIT)) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("failure", ["dropped", "502"])
+def test_non_idempotent_write_is_not_retried_when_feishu_may_have_run_it(
+    feishu: ScriptedFeishu, sleeps: list[float], failure: str
+) -> None:
+    answer = (
+        httpx.RemoteProtocolError("server disconnected") if failure == "dropped" else html_502()
+    )
+    feishu.push(EDIT, answer)
+    with pytest.raises((errors.ConnectionError, errors.ServerError)):
+        make_client(feishu).request("PUT", EDIT, json={}, idempotent=False)
+    assert len(feishu.calls(EDIT)) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("no route"),
+        feishu_error(99991400, status=429, msg="rate limited"),
+    ],
+    ids=["connect-error", "connect-timeout", "rate-limit"],
+)
+def test_non_idempotent_write_is_retried_when_feishu_surely_did_not_run_it(
+    feishu: ScriptedFeishu, sleeps: list[float], answer: object
+) -> None:
+    feishu.push(EDIT, answer)  # type: ignore[arg-type]
+    make_client(feishu).request("PUT", EDIT, json={}, idempotent=False)
+    assert len(feishu.calls(EDIT)) == 2 and len(sleeps) == 1
+
+
+def test_idempotent_calls_still_retry_read_timeouts(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
+    feishu.push(EDIT, httpx.ReadTimeout("slow"))
+    make_client(feishu).request("GET", EDIT)
+    assert len(feishu.calls(EDIT)) == 2
+
+
+def test_undecodable_answers_are_server_errors(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
+    feishu.push(SEND_PATH, *[httpx.DecodingError("bad gzip") for _ in range(4)])
+    with pytest.raises(errors.ServerError, match="unusable answer"):
+        make_client(feishu).messaging.send_text_message("ou_1", "x")
+
+
+def test_an_answer_of_the_wrong_shape_is_a_server_error(feishu: ScriptedFeishu) -> None:
+    feishu.push(SEND_PATH, httpx.Response(200, json={"code": 0, "data": {"chat_id": "oc_1"}}))
+    with pytest.raises(errors.ServerError, match="Message") as info:
+        make_client(feishu).messaging.send_text_message("ou_1", "x")
+    assert "message_id" in info.value.msg and info.value.request_id
