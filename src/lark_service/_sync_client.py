@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Mapping
@@ -120,6 +121,30 @@ class LarkClient:
 
         return ChatsClient(self._pipeline)
 
+    def with_options(
+        self, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> LarkClient:
+        """This client with other per-call defaults, sharing its connections, tokens, apps and
+        send pacing: ``client.with_options(retry=NO_RETRY).messaging.send_text_message(...)``.
+
+        Cheap to create per call. Closing either one closes the shared connections.
+        """
+        clone = copy.copy(self)
+        for name in _PIPELINE_BOUND:  # domain clients bound to the old pipeline
+            clone.__dict__.pop(name, None)
+        clone.retry = retry or self.retry
+        if timeout is not None:
+            clone._timeout = make_timeout(min(self._timeout.connect or timeout, timeout), timeout)
+        clone._pipeline = Pipeline(
+            http=self._http,
+            apps=self._apps,
+            pool=self.credentials,
+            retry=clone.retry,
+            timeout=clone._timeout,
+        )
+        clone.messaging = MessagingClient(clone._pipeline, limiter=self.messaging.limiter)
+        return clone
+
     @property
     def app_id(self) -> str | None:
         """The app this client was created for (None: resolved per call)."""
@@ -213,6 +238,10 @@ class LarkClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(app_id={self.app_id!r})"
+
+
+# cached_property domain clients that hold a pipeline (recreated by with_options)
+_PIPELINE_BOUND = ("cards", "contact", "chats")
 
 
 def _token_kind(kind: str) -> TokenKind:

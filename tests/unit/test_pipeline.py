@@ -563,3 +563,22 @@ def test_an_answer_of_the_wrong_shape_is_a_server_error(feishu: ScriptedFeishu) 
     with pytest.raises(errors.ServerError, match="Message") as info:
         make_client(feishu).messaging.send_text_message("ou_1", "x")
     assert "message_id" in info.value.msg and info.value.request_id
+
+
+def test_with_options_overrides_retries_for_domain_methods(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
+    client = make_client(feishu)
+    client.messaging.send_text_message("ou_1", "warm")  # token fetched once, shared below
+    feishu.push(SEND_PATH, html_502())
+    with pytest.raises(errors.ServerError):
+        client.with_options(retry=NO_RETRY).messaging.send_text_message("ou_1", "x")
+    assert sleeps == []
+    feishu.push(SEND_PATH, html_502())
+    client.messaging.send_text_message("ou_1", "x")  # the original keeps its retries
+    assert len(sleeps) == 1
+    assert len(feishu.calls(TOKEN_PATH)) == 1
+    quick = client.with_options(timeout=2.5)
+    assert quick.messaging.limiter is client.messaging.limiter
+    quick.messaging.send_text_message("ou_1", "x")
+    assert feishu.calls(SEND_PATH)[-1].extensions["timeout"]["read"] == 2.5
