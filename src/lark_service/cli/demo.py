@@ -51,7 +51,7 @@ def demo(keep_running: bool) -> None:
             second = client.messaging.send_text_message("oc_demo", "Deploy finished ✅")
             out.print(
                 f"   -> 502 retried, then [green]{second.message_id}[/] "
-                f"(sent once: uuid dedup keeps retries from duplicating)"
+                f"(every attempt carried the same uuid, so Feishu never sends it twice)"
             )
         table = Table(title="What the emulator received", show_lines=False)
         for column in ("message_id", "to", "type", "content"):

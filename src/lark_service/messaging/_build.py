@@ -66,15 +66,19 @@ _MENTION_ID = re.compile(r"^[A-Za-z0-9_@.+-]+$")
 
 
 def infer_receive_id_type(receive_id: str) -> ReceiveIdType:
-    """``ou_`` open_id, ``on_`` union_id, ``oc_`` chat_id, contains ``@`` email, else user_id."""
+    """Contains ``@`` email, ``ou_`` open_id, ``on_`` union_id, ``oc_`` chat_id, else user_id.
+
+    ``@`` is checked first: Feishu's ids never contain one, while an address such as
+    ``ou_li@corp.com`` may start like an id.
+    """
+    if "@" in receive_id:
+        return "email"
     if receive_id.startswith("ou_"):
         return "open_id"
     if receive_id.startswith("on_"):
         return "union_id"
     if receive_id.startswith("oc_"):
         return "chat_id"
-    if "@" in receive_id:
-        return "email"
     return "user_id"
 
 
