@@ -447,6 +447,25 @@ async def test_registry_lookups_run_off_the_event_loop(
     assert not any(registry.on_loop)
 
 
+async def test_single_app_mode_never_reads_the_registry_for_its_app(
+    router: CallbackRouter, keys: StaticKeys, db_url: str, clock: FakeClock
+) -> None:
+    from lark_service.callbacks import RegistryKeys
+
+    registry = FakeRegistry({"cli_other": (EK, VT)})
+    lookup = RegistryKeys(registry, fallback=keys, clock=clock)
+    async with serve(app_for(router, lookup, db_url, clock)) as http:
+        for path in (f"/callbacks/{APP}/card", "/callbacks/card"):
+            headers, body = sign(card_action_payload(APP, value={}, verification_token=VT), clock)
+            assert (await http.post(path, headers=headers, content=body)).status_code == 200
+        assert registry.on_loop == []  # LARK_APP_ID's keys come from memory, on the loop
+        headers, body = sign(
+            card_action_payload("cli_other", value={}, verification_token=VT), clock
+        )
+        r = await http.post("/callbacks/cli_other/card", headers=headers, content=body)
+        assert r.status_code == 200 and registry.on_loop == [False, False]  # in a thread
+
+
 @pytest.mark.parametrize("error", ["ConfigError", "EncryptionKeyError"])
 async def test_an_unreadable_registry_answers_503_and_is_not_ready(
     router: CallbackRouter, db_url: str, clock: FakeClock, error: str
@@ -488,10 +507,18 @@ async def test_static_keys_have_no_config_database_check(
 def test_registry_keys_cache_the_default_app_and_ping_the_database(clock: FakeClock) -> None:
     registry = FakeRegistry({APP: (EK, VT)})
     lookup = registry_keys(registry, clock)
+    assert lookup.peek(APP) is None and lookup.peek(None) is None  # nothing in memory yet
     assert lookup.default_app_id() == APP and lookup.default_app_id() == APP
     assert len(registry.on_loop) == 1  # cached: not a query per request
+    assert lookup.peek(None) is None  # the default is known, its keys not yet
+    assert lookup.get(APP) is not None
+    calls = len(registry.on_loop)
+    peeked = lookup.peek(None)
+    assert peeked is not None and peeked.encrypt_key == EK and lookup.peek(APP) == peeked
+    assert len(registry.on_loop) == calls  # peek never reads the registry
     clock.advance(31)
-    assert lookup.default_app_id() == APP and len(registry.on_loop) == 2
+    assert lookup.peek(APP) is None and lookup.peek(None) is None  # expired
+    assert lookup.default_app_id() == APP and len(registry.on_loop) == calls + 1
     lookup.ping()
     registry.fail = OSError("down")
     with pytest.raises(OSError):

@@ -6,9 +6,10 @@ encrypt keys and verification tokens) with single-app mode on top (``LARK_APP_ID
 ``LARK_ENCRYPT_KEY``, ``LARK_VERIFICATION_TOKEN``).
 
 A lookup may block (the registry reads its database). The server calls a lookup on its event
-loop only when it declares ``blocking = False`` (as :class:`StaticKeys` does), otherwise in a
-worker thread; a lookup that raises makes the server answer 503. A lookup with a ``ping()``
-method is checked by ``/readyz``.
+loop only when it declares ``blocking = False`` (as :class:`StaticKeys` does) or when its
+optional ``peek(app_id)`` answers from memory (as :class:`RegistryKeys` does for cached apps);
+otherwise in a worker thread. A lookup that raises makes the server answer 503. A lookup with a
+``ping()`` method is checked by ``/readyz``.
 """
 
 from __future__ import annotations
@@ -167,6 +168,27 @@ class RegistryKeys:
         with self._lock:
             self._default = (now + self._ttl, chosen)
         return chosen
+
+    def peek(self, app_id: str | None) -> CallbackKeys | None:
+        """The keys of ``app_id`` (None: the default app) if known in memory now, without
+        I/O; None when only :meth:`get` (which may query the registry) can tell."""
+        now = self._clock()
+        if app_id is None:
+            if self._fallback is not None:
+                app_id = self._fallback.default_app_id()
+            if app_id is None:
+                with self._lock:
+                    default = self._default
+                if default is None or default[0] <= now or default[1] is None:
+                    return None
+                app_id = default[1]
+        if self._fallback is not None:
+            hit = self._fallback.get(app_id)
+            if hit is not None:
+                return hit
+        with self._lock:
+            cached = self._cache.get(app_id)
+        return cached[1] if cached is not None and cached[0] > now else None
 
     def ping(self) -> None:
         """Raise unless the registry's database can be read (and, for an

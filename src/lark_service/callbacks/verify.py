@@ -200,6 +200,16 @@ def check_verification_token(given: Any, expected: str) -> None:
         )
 
 
+def _configured(found: CallbackKeys) -> CallbackKeys:
+    if not found.configured:
+        raise _unauthorized(
+            SignatureError,
+            f"app {found.app_id} has neither an encrypt key nor a verification token",
+            hint="Set them from the Feishu console (Events & Callbacks > Encryption).",
+        )
+    return found
+
+
 def _keys_unavailable(what: str, exc: Exception) -> CallbackError:
     # The type only: a database error's text may hold the registry URL (and its password).
     return KeysUnavailableError(
@@ -264,25 +274,40 @@ class CallbackVerifier:
             raise _keys_unavailable(f"app {chosen}", exc) from None
         if found is None:
             raise UnknownAppError(f"unknown app {chosen}")
-        if not found.configured:
-            raise _unauthorized(
-                SignatureError,
-                f"app {chosen} has neither an encrypt key nor a verification token",
-                hint="Set them from the Feishu console (Events & Callbacks > Encryption).",
-            )
-        return found
+        return _configured(found)
+
+    def app_keys_nowait(self, app_id: str | None) -> CallbackKeys | None:
+        """:meth:`app_keys` if the lookup answers from memory now (``blocking = False``, or
+        its ``peek`` knows the app); None when only the blocking :meth:`app_keys` can tell."""
+        if not getattr(self.keys, "blocking", True):
+            return self.app_keys(app_id)
+        peek = getattr(self.keys, "peek", None)
+        if not callable(peek):
+            return None
+        try:
+            found = peek(app_id)
+        except Exception:
+            return None  # the blocking path reports it
+        return _configured(found) if isinstance(found, CallbackKeys) else None
 
     def verify(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self,
+        kind: Kind,
+        app_id: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        keys: CallbackKeys | None = None,
     ) -> VerifiedCallback:
         """Check one request; raises a :class:`CallbackError` carrying the HTTP status.
 
-        Blocks while :meth:`app_keys` reads a registry (the server runs it in a thread then).
+        ``keys``: the app's keys if already resolved (:meth:`app_keys`, which may block on a
+        registry: the server resolves them in a thread then); else looked up here.
         """
         check_body_size(body, self.max_body)
         headers = _lower(headers)
         timestamp = headers.get(HEADER_TIMESTAMP.lower())
-        keys = self.app_keys(app_id)
+        keys = keys or self.app_keys(app_id)
         payload, encrypted = open_body(body, keys.encrypt_key)
         now = self.clock()
 

@@ -16,10 +16,10 @@ A callback is verified (:class:`~lark_service.callbacks.CallbackVerifier`), stor
 dedup keys, handed to the dispatcher and acknowledged — in that order, so a 200 always means
 "stored". A duplicate is acknowledged and not run again. Failures answer a short JSON error
 (``{"msg": ...}``) with 400/401/404/413, or 503 when the app's keys cannot be read or the outbox
-cannot be written; never a stack trace. Verification runs on the event loop only when the key
-lookup answers from memory (``blocking = False``, e.g.
-:class:`~lark_service.callbacks.StaticKeys`); with the app registry it runs on a small thread
-pool of its own, so a slow config database never stalls other requests.
+cannot be written; never a stack trace. An app's keys are looked up on the event loop only
+when the lookup answers from memory (:class:`~lark_service.callbacks.StaticKeys`, single-app
+mode, or an app the registry lookup has cached); otherwise on a small thread pool of the
+server's own, so a slow config database never stalls other requests.
 
 On shutdown (SIGTERM/SIGINT under uvicorn) new callbacks get 503 while in-flight work finishes
 within ``shutdown_timeout`` and the outbox is flushed.
@@ -79,8 +79,8 @@ class ServerConfig:
     poll_interval: float = 1.0
     inline_when_broker_down: bool = False
     """RabbitMQ dispatcher: run handlers in the server while the broker is unreachable."""
-    verify_threads: int = 4
-    """Threads verifying callbacks whose key lookup blocks (the app registry)."""
+    key_threads: int = 4
+    """Threads looking up app keys that are not in memory (the app registry's database)."""
 
 
 class _State:
@@ -92,22 +92,23 @@ class _State:
         self.inflight = 0
         self.idle = asyncio.Event()
         self.idle.set()
-        self.blocking_keys = bool(getattr(verifier.keys, "blocking", True))
         self._pool: ThreadPoolExecutor | None = None
 
     async def verify(
         self, kind: Kind, app_id: str | None, headers: Any, body: bytes
     ) -> VerifiedCallback:
-        """Verify on the loop when the key lookup is in memory, else on the verify threads
-        (its own pool: sync handlers occupying the default one must not delay an ack)."""
-        if not self.blocking_keys:
-            return self.verifier.verify(kind, app_id, headers, body)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                max(1, self.config.verify_threads), thread_name_prefix="lark-callbacks-verify"
-            )
-        call = functools.partial(self.verifier.verify, kind, app_id, dict(headers), body)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        """Verify; the app's keys come from memory when the lookup can answer so, else from
+        the key threads (a pool of their own: sync handlers filling the default one must not
+        delay an ack)."""
+        keys = self.verifier.app_keys_nowait(app_id)
+        if keys is None:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max(1, self.config.key_threads), thread_name_prefix="lark-callbacks-keys"
+                )
+            lookup = functools.partial(self.verifier.app_keys, app_id)
+            keys = await asyncio.get_running_loop().run_in_executor(self._pool, lookup)
+        return self.verifier.verify(kind, app_id, headers, body, keys=keys)
 
     async def config_database(self) -> dict[str, str]:
         """``{"config_database": ...}`` when the key lookup has a database to check."""
