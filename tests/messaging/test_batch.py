@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
-from lark_service import _concurrency, errors
+from lark_service import LarkClient, _concurrency, errors
 from lark_service.cards import Card
 from lark_service.messaging import (
     DEFAULT_PER_APP,
+    DEFAULT_PER_APP_PER_MINUTE,
     DEFAULT_PER_RECEIVER,
     FEISHU_PER_APP,
+    FEISHU_PER_APP_PER_MINUTE,
     FEISHU_PER_RECEIVER,
     BatchItem,
     SendRateLimiter,
@@ -24,7 +26,7 @@ from lark_service.messaging import (
 from lark_service.testing import Emulator
 from lark_service.testing.emulator.routes_im import im_state
 
-from .conftest import APP_ID, CHAT, NOBOT_CHAT, PNG
+from .conftest import APP_ID, CHAT, NOBOT_CHAT, PNG, SECRET
 
 MESSAGES = "/open-apis/im/v1/messages"
 
@@ -145,6 +147,81 @@ def test_default_pace_is_under_feishus_limits() -> None:
     limiter = SendRateLimiter()
     assert (limiter.per_app, limiter.per_receiver) == (DEFAULT_PER_APP, DEFAULT_PER_RECEIVER)
     assert DEFAULT_PER_APP < FEISHU_PER_APP and DEFAULT_PER_RECEIVER < FEISHU_PER_RECEIVER
+    assert limiter.per_app_per_minute == DEFAULT_PER_APP_PER_MINUTE == 900
+    assert FEISHU_PER_APP_PER_MINUTE == 1000
+    with pytest.raises(errors.ValidationError, match="per_app_per_minute"):
+        SendRateLimiter(per_app_per_minute=0)
+
+
+def paced_send_times(limiter: SendRateLimiter, clock: FakeClock, count: int) -> list[float]:
+    """Send ``count`` messages one after another as ``send_batch`` does (reserve, wait,
+    admit until 0), moving the fake clock instead of sleeping; the times they went."""
+    sent = []
+    for n in range(count):
+        clock.now += limiter.reserve(APP_ID, f"u{n}")
+        while (wait := limiter.admit(APP_ID, f"u{n}")) > 0:
+            clock.now += wait
+        sent.append(clock.now)
+    return sent
+
+
+def test_default_limiter_stays_under_1000_sends_per_minute() -> None:
+    """Feishu allows 1000 sends/min per app as well as 50/s; at 45/s alone, 1,200 sends
+    would go in 27 s. The default admits at most 900 in any 60 s."""
+    clock = FakeClock()
+    sent = paced_send_times(SendRateLimiter(clock=clock), clock, 1200)
+
+    for i in range(len(sent) - 900):
+        assert sent[i + 900] - sent[i] >= 60 - 1e-9  # never 901 in a minute
+    # The first 900 are not slowed down: they go at the per-second pace (45/s) …
+    assert sent[899] - sent[0] == pytest.approx(899 / 45, abs=0.1)
+    # … and the rest as the minute window frees room, still at most 45 in a second.
+    for i in range(len(sent) - 45):
+        assert sent[i + 45] - sent[i] >= 1 - 1e-9
+    assert sent[-1] - sent[0] >= 60
+
+
+def test_per_minute_limit_is_configurable() -> None:
+    clock = FakeClock()
+    sent = paced_send_times(SendRateLimiter(per_app_per_minute=10, clock=clock), clock, 25)
+    assert sent[9] - sent[0] < 1 and sent[10] - sent[0] == pytest.approx(60)
+    assert sent[20] - sent[0] == pytest.approx(120)
+    clock = FakeClock()
+    unlimited = SendRateLimiter(per_app_per_minute=None, clock=clock)
+    assert paced_send_times(unlimited, clock, 1000)[-1] - 1000 < 23  # 45/s only
+
+
+def test_long_batch_stays_under_the_emulators_minute_limit(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,050 receivers against an emulator enforcing Feishu's 1000/min per app (and 5/s
+    per receiver): the default limiter keeps every minute under it, so nothing is throttled.
+    The limiter reads the emulator clock; waits move it forward instead of sleeping."""
+    im_state(emu).set_rate_limits(per_receiver=5, per_app_per_minute=1000)
+    receivers = [f"m{n:04d}" for n in range(1050)]
+    for user in receivers:
+        emu.add_user(user, name=user)
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        emu.advance_clock(seconds)
+
+    monkeypatch.setattr(_concurrency, "sleep", sleep)
+    with LarkClient(APP_ID, SECRET, base_url=emu.url) as client:
+        client.messaging.limiter = SendRateLimiter(clock=emu.now)  # the defaults
+        # One at a time, so each wait moves the shared clock exactly as far as it would
+        # really take (concurrent fake waits would add up and spread the sends out).
+        result = client.messaging.send_batch(receivers, "long batch", concurrency=1)
+
+    assert result.ok, [(i.receive_id, i.error) for i in result.failed][:3]
+    assert emu.requests(path=MESSAGES, code=99991400) == []  # never throttled
+    assert emu.requests(path=MESSAGES, code=230020) == []
+    times = sorted(m.create_time / 1000 for m in emu.messages())
+    assert len(times) == 1050
+    for i in range(len(times) - 1000):
+        assert times[i + 1000] - times[i] >= 60
+    assert max(waited) > 30  # the 901st waited for the minute to free room
 
 
 def test_limiter_spaces_sends_per_app_and_per_receiver() -> None:

@@ -47,7 +47,12 @@ def test_per_receiver_and_per_app_limits_answer_with_reset_headers(
     control = http.post(
         "/_emulator/im/rate_limits", json={"per_app": 3, "per_receiver": 2, "window": 30}
     )
-    assert control.json() == {"per_app": 3, "per_receiver": 2, "window": 30.0}
+    assert control.json() == {
+        "per_app": 3,
+        "per_receiver": 2,
+        "window": 30.0,
+        "per_app_per_minute": None,
+    }
     assert [send(http).status_code for _ in range(2)] == [200, 200]
 
     limited = send(http)
@@ -67,6 +72,52 @@ def test_per_receiver_and_per_app_limits_answer_with_reset_headers(
     assert http.get("/_emulator/im/rate_limits").json()["per_app"] == 3
     bad = http.post("/_emulator/im/rate_limits", json={"per_app": 0})
     assert bad.status_code == 400
+
+
+def test_per_minute_app_limit(emu: Emulator, http: httpx.Client) -> None:
+    """Feishu's 1000 sends/min per app, scaled down: the 4th send within 60 s is refused
+    with 99991400 and a reset header counting to when the oldest leaves the minute."""
+    control = http.post("/_emulator/im/rate_limits", json={"per_app_per_minute": 3})
+    assert control.json()["per_app_per_minute"] == 3
+    receivers = ["alice", "bob", CHAT]
+    for receiver in receivers:
+        assert send(http, receiver).status_code == 200
+        emu.advance_clock(10)
+    limited = send(http, "alice")
+    assert (limited.status_code, limited.json()["code"]) == (429, 99991400)
+    assert limited.headers["x-ogw-ratelimit-limit"] == "3"
+    assert 29 <= int(limited.headers["x-ogw-ratelimit-reset"]) <= 31
+    emu.advance_clock(31)  # the first send left the minute: room for one
+    assert send(http, "alice").status_code == 200
+    assert send(http, "bob").status_code == 429
+    assert len(emu.messages()) == 4
+    bad = http.post("/_emulator/im/rate_limits", json={"per_app_per_minute": 0})
+    assert bad.status_code == 400
+    with pytest.raises(ValueError, match="per_app_per_minute"):
+        im_state(emu).set_rate_limits(per_app_per_minute=True)  # type: ignore[arg-type]
+
+
+def test_a_deduplicated_retry_is_not_rate_limited(emu: Emulator, http: httpx.Client) -> None:
+    """A retry with a stored uuid sends nothing, so it is answered with the stored message
+    even when the receiver's window is full (the dedup check comes before the limits)."""
+    im_state(emu).set_rate_limits(per_receiver=2, window=60)
+    params = {"receive_id_type": "chat_id"}
+    send_body = {"receive_id": CHAT, "msg_type": "text", "content": '{"text":"x"}', "uuid": "s-1"}
+    first = http.post(MESSAGES, params=params, json=send_body)
+    root = first.json()["data"]["message_id"]
+    reply_body = {"msg_type": "text", "content": '{"text":"r"}', "uuid": "r-1"}
+    reply = http.post(f"{MESSAGES}/{root}/reply", json=reply_body)
+    assert first.status_code == reply.status_code == 200  # the chat's window is now full
+
+    send_retry = http.post(MESSAGES, params=params, json=send_body)
+    reply_retry = http.post(f"{MESSAGES}/{root}/reply", json=reply_body)
+
+    assert (send_retry.status_code, send_retry.json()["data"]["message_id"]) == (200, root)
+    assert reply_retry.status_code == 200
+    assert reply_retry.json()["data"]["message_id"] == reply.json()["data"]["message_id"]
+    new = http.post(MESSAGES, params=params, json={**send_body, "uuid": "s-2"})
+    assert new.json()["code"] == 230020  # a new send is still counted
+    assert len(emu.messages()) == 2
 
 
 def test_limits_are_off_by_default_and_reset_clears_them(emu: Emulator, http: httpx.Client) -> None:

@@ -4,8 +4,10 @@ from ._async_client import DEFAULT_BATCH_CONCURRENCY, AsyncMessagingClient, Batc
 from ._build import infer_receive_id_type
 from ._limiter import (
     DEFAULT_PER_APP,
+    DEFAULT_PER_APP_PER_MINUTE,
     DEFAULT_PER_RECEIVER,
     FEISHU_PER_APP,
+    FEISHU_PER_APP_PER_MINUTE,
     FEISHU_PER_RECEIVER,
     SendRateLimiter,
 )
@@ -36,8 +38,10 @@ from .post import Post, markdown_to_post
 __all__ = [
     "DEFAULT_BATCH_CONCURRENCY",
     "DEFAULT_PER_APP",
+    "DEFAULT_PER_APP_PER_MINUTE",
     "DEFAULT_PER_RECEIVER",
     "FEISHU_PER_APP",
+    "FEISHU_PER_APP_PER_MINUTE",
     "FEISHU_PER_RECEIVER",
     "FILE_TYPES",
     "IMAGE_FORMATS",

@@ -26,8 +26,9 @@ limit, 99992351/2/3 unknown open_id/user_id/union_id, 99992361 another app's ope
 uploads 234001 bad parameter, 234002 another app's resource, 234006 too large, 234010 empty,
 234043 resources of a card message.
 
-Rate limits are off until set (``im_state(emu).set_rate_limits(per_app=50, per_receiver=5)``
-or ``POST /_emulator/im/rate_limits``), so tests trigger them deterministically.
+Rate limits are off until set (``im_state(emu).set_rate_limits(per_app=50, per_receiver=5,
+per_app_per_minute=1000)`` or ``POST /_emulator/im/rate_limits``), so tests trigger them
+deterministically.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ FILE_LIMIT = 30 * 1024 * 1024
 FILE_TYPES = ("opus", "mp4", "pdf", "doc", "xls", "ppt", "stream")
 IMAGE_TYPES = ("message", "avatar")
 MAX_EDITS = 20
+_MINUTE = 60.0
 CARD_UPDATE_DAYS = 14
 UUID_MAX_LENGTH = 50
 
@@ -132,16 +134,24 @@ _IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
 
 @dataclass
 class RateLimits:
-    """Sends (and replies) allowed per ``window`` seconds; ``None`` = unlimited."""
+    """Sends (and replies) allowed per ``window`` seconds (and per app per minute);
+    ``None`` = unlimited."""
 
     per_app: int | None = None
     """Per app: over it answers 99991400 (HTTP 429)."""
     per_receiver: int | None = None
     """Per receiving chat (a user's p2p chat or a group): over it answers 230020."""
     window: float = 1.0
+    per_app_per_minute: int | None = None
+    """Per app per 60 seconds (Feishu: 1000): over it answers 99991400 (HTTP 429)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"per_app": self.per_app, "per_receiver": self.per_receiver, "window": self.window}
+        return {
+            "per_app": self.per_app,
+            "per_receiver": self.per_receiver,
+            "window": self.window,
+            "per_app_per_minute": self.per_app_per_minute,
+        }
 
 
 @dataclass
@@ -186,16 +196,28 @@ class ImState:
         self._late: list[float] = []
 
     def set_rate_limits(
-        self, per_app: int | None = None, per_receiver: int | None = None, window: float = 1.0
+        self,
+        per_app: int | None = None,
+        per_receiver: int | None = None,
+        window: float = 1.0,
+        *,
+        per_app_per_minute: int | None = None,
     ) -> RateLimits:
         """Enforce Feishu's send limits: ``per_app`` (99991400) and ``per_receiver`` (230020)
-        sends per ``window`` seconds of the emulator clock. ``None`` switches one off."""
-        for name, value in (("per_app", per_app), ("per_receiver", per_receiver)):
-            if value is not None and (not isinstance(value, int) or value < 1):
+        sends per ``window`` seconds, and ``per_app_per_minute`` (99991400) sends per 60
+        seconds, of the emulator clock (sliding windows). ``None`` switches one off."""
+        for name, value in (
+            ("per_app", per_app),
+            ("per_receiver", per_receiver),
+            ("per_app_per_minute", per_app_per_minute),
+        ):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
                 raise ValueError(f"{name} must be a positive int or None, got {value!r}")
         if window <= 0:
             raise ValueError(f"window must be positive, got {window}")
-        self.limits = RateLimits(per_app, per_receiver, float(window))
+        self.limits = RateLimits(per_app, per_receiver, float(window), per_app_per_minute)
         self._sends.clear()
         return self.limits
 
@@ -212,14 +234,18 @@ class ImState:
     def check_rate(self, app_id: str, receiver: str, now: float) -> None:
         """Raise the rate-limit error this send would get, else count it."""
         limits = self.limits
-        if limits.per_app is None and limits.per_receiver is None:
+        if limits.per_app is None and limits.per_receiver is None and not limits.per_app_per_minute:
             return
-        while self._sends and self._sends[0][0] <= now - limits.window:
+        keep = max(limits.window, _MINUTE) if limits.per_app_per_minute else limits.window
+        while self._sends and self._sends[0][0] <= now - keep:
             self._sends.popleft()
-        checks: tuple[tuple[int | None, int, str, int, int, str], ...] = (
-            (limits.per_app, 1, app_id, 99991400, 429, "request trigger frequency limit"),
+        app_msg = "request trigger frequency limit"
+        checks: tuple[tuple[int | None, float, int, str, int, int, str], ...] = (
+            (limits.per_app, limits.window, 1, app_id, 99991400, 429, app_msg),
+            (limits.per_app_per_minute, _MINUTE, 1, app_id, 99991400, 429, app_msg),
             (
                 limits.per_receiver,
+                limits.window,
                 2,
                 receiver,
                 230020,
@@ -227,12 +253,12 @@ class ImState:
                 "This operation triggers the frequency limit.",
             ),
         )
-        for limit, position, value, code, status, msg in checks:
+        for limit, window, position, value, code, status, msg in checks:
             if limit is None:
                 continue
-            hits = [s[0] for s in self._sends if s[position] == value]
+            hits = [s[0] for s in self._sends if s[position] == value and s[0] > now - window]
             if len(hits) >= limit:
-                reset = max(1, math.ceil(hits[-limit] + limits.window - now))
+                reset = max(1, math.ceil(hits[-limit] + window - now))
                 raise FeishuError(
                     code,
                     msg,
@@ -725,11 +751,13 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         with state.lock:
             chat_id = _resolve_chat(state, caller, id_type, receive_id)
             _check_resources(im(), caller.app_id, msg_type, content)
-            im().check_rate(caller.app_id, chat_id, state.clock.now())
+            # A retry with a known uuid is answered with the stored message before the rate
+            # limits are counted: it sends nothing, so it must not be throttled.
             if uuid:
                 duplicate = state.find_duplicate(caller.app_id, uuid)
                 if duplicate is not None:
                     return ok(message_data(duplicate))
+            im().check_rate(caller.app_id, chat_id, state.clock.now())
             message = _new_message(
                 state,
                 caller,
@@ -760,11 +788,11 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             if chat is not None and not chat.has_bot(caller.app_id):
                 raise FeishuError(230002, "Bot/User can NOT be out of the chat.")
             _check_resources(im(), caller.app_id, msg_type, content)
-            im().check_rate(caller.app_id, parent.chat_id, state.clock.now())
             if uuid:
                 duplicate = state.find_duplicate(caller.app_id, uuid)
                 if duplicate is not None:
                     return ok(message_data(duplicate))
+            im().check_rate(caller.app_id, parent.chat_id, state.clock.now())
             thread_id = parent.thread_id
             if in_thread and not thread_id:
                 thread_id = "omt_" + secrets.token_hex(8)
@@ -981,6 +1009,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                     per_app=body.get("per_app"),
                     per_receiver=body.get("per_receiver"),
                     window=float(body.get("window", 1.0)),
+                    per_app_per_minute=body.get("per_app_per_minute"),
                 )
             except (ValueError, TypeError, AttributeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
