@@ -12,7 +12,7 @@ __all__ = ["SecretMaskingFilter", "configure_logging", "get_logger", "mask"]
 
 _ROOT = "lark_service"
 
-# Token values (t-/a-/u-/ur- prefixes as Feishu issues them), bearer headers, and key=value /
+# Token values (t-/a-/u-/ur- prefixes as Feishu issues them, c- for card callback tokens), bearer headers, and key=value /
 # "key": "value" pairs whose key names a secret.
 _PATTERNS = [
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",}]+"),
@@ -22,7 +22,7 @@ _PATTERNS = [
         r"(?:tenant|app|user)_access_token|access_token|refresh_token|password|"
         r"api_key|secret)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"
     ),
-    re.compile(r"\b((?:t|a|u|ur)-)[A-Za-z0-9._\-]{12,}"),
+    re.compile(r"\b((?:t|a|u|ur|c)-)[A-Za-z0-9._\-]{12,}"),
 ]
 _MASK = "***"
 

@@ -394,6 +394,7 @@ def test_logs_never_show_tokens_or_secrets(
         "verification_token: v-tok-value",
         "token t-1234567890abcdefgh in text",
         "refresh_token='ur-1234567890abcdef'",
+        "card token c-1234567890abcdefgh expired",
     ],
 )
 def test_mask_hides_secret_values(raw: str) -> None:
