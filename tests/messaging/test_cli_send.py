@@ -64,6 +64,27 @@ def test_image_file_and_card(runner: CliRunner, emu: Emulator, tmp_path: Path) -
     assert [m.msg_type for m in emu.messages()] == ["image", "file", "interactive"]
 
 
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"zh_cn": {"content": []}},
+        {"zh_cn": {"content": [[{"tag": "text", "text": "a"}, {"tag": "img", "image_key": "i"}]]}},
+        {"zh_cn": {"content": [[{"tag": "a", "text": "x", "href": "/relative"}]]}},
+        {"zh_cn": {"content": [[{"tag": "img"}]]}},
+    ],
+    ids=["empty", "img-in-text", "relative-href", "img-without-key"],
+)
+def test_bad_post_file_is_a_clean_error_without_a_request(
+    runner: CliRunner, emu: Emulator, tmp_path: Path, post: dict[str, object]
+) -> None:
+    path = tmp_path / "post.json"
+    path.write_text(json.dumps(post))
+    result = runner.invoke(cli, ["send", "post", "--to", CHAT, "--post", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "ValidationError" in result.output and "Traceback" not in result.output
+    assert emu.requests() == []
+
+
 def test_bad_image_is_a_clean_error_without_a_request(
     runner: CliRunner, emu: Emulator, tmp_path: Path
 ) -> None:

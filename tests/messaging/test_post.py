@@ -53,7 +53,16 @@ def test_at_all_and_named() -> None:
 def test_post_from_dict_checks() -> None:
     good = {"en_us": {"title": "t", "content": [[{"tag": "a", "text": "x", "href": "https://y"}]]}}
     assert post_from_dict(good) == good
-    with pytest.raises(errors.ValidationError, match="list of paragraphs"):
+    # Everything the builder makes passes; a title alone is a post, as in the builder.
+    built = Post("T").paragraph("a", Post.at("all")).image("img_1").code_block("").hr()
+    assert post_from_dict(built.to_content()) == built.to_content()
+    assert post_from_dict({"zh_cn": {"title": "only", "content": []}})
+    # A hand-written element given to the builder gets the same checks.
+    with pytest.raises(errors.ValidationError, match="absolute URL"):
+        Post().paragraph({"tag": "a", "text": "x", "href": "docs/x"})
+    with pytest.raises(errors.ValidationError, match="'text'"):
+        Post().paragraph({"tag": "text"})
+    with pytest.raises(errors.ValidationError, match="list of elements"):
         post_from_dict({"zh_cn": {"content": [{"tag": "text"}]}})
     with pytest.raises(errors.ValidationError, match="Post or a dict"):
         post_from_dict("text")  # type: ignore[arg-type]

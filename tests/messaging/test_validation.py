@@ -192,6 +192,65 @@ CASES: list[tuple[str, Callable[[Any, Path], Any], tuple[str, ...]]] = [
 ]
 
 
+def _post(*rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"zh_cn": {"content": list(rows)}}
+
+
+_TEXT = {"tag": "text", "text": "a"}
+_IMG = {"tag": "img", "image_key": "img_1"}
+# Post dicts with what the builder refuses; each through every call that takes a post.
+BAD_POSTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+    ("no paragraph and no title", {"zh_cn": {"content": []}}, ("empty", "zh_cn")),
+    ("an empty paragraph", _post([]), ("paragraph 1 is empty",)),
+    ("text without text", _post([{"tag": "text"}]), ("'text'", "non-empty")),
+    ("text with an empty text", _post([{"tag": "text", "text": ""}]), ("'text'",)),
+    ("img without image_key", _post([{"tag": "img"}]), ("'image_key'",)),
+    ("media without file_key", _post([{"tag": "media", "image_key": "img_1"}]), ("'file_key'",)),
+    ("at without user_id", _post([{"tag": "at"}]), ("'user_id'",)),
+    ("md without text", _post([{"tag": "md"}]), ("'text'",)),
+    ("img in a text paragraph", _post([_TEXT, _IMG]), ("stand alone", "'img'")),
+    ("hr in a text paragraph", _post([{"tag": "hr"}, _TEXT]), ("stand alone", "'hr'")),
+    (
+        "a relative href",
+        _post([{"tag": "a", "text": "x", "href": "/wiki/page"}]),
+        ("absolute URL", "/wiki/page"),
+    ),
+    ("a link without href", _post([{"tag": "a", "text": "x"}]), ("'href'",)),
+    ("a title that is not a str", {"zh_cn": {"title": 1, "content": [[_TEXT]]}}, ("title",)),
+]
+POST_CALLS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "send": lambda m, post: m.send_rich_text_message(CHAT, post),
+    "send_message": lambda m, post: m.send_message(CHAT, post, msg_type="post"),
+    "reply": lambda m, post: m.reply_message("om_1", post, msg_type="post"),
+    "edit": lambda m, post: m.edit_message("om_1", post),
+    "batch": lambda m, post: m.send_batch(["ou_1", CHAT], post, msg_type="post"),
+}
+
+
+# Every bad post through send_rich_text_message; a few through every other call.
+_POST_COMBOS = [(case, "send") for case in BAD_POSTS] + [
+    (case, via)
+    for via in POST_CALLS
+    if via != "send"
+    for case in BAD_POSTS
+    if case[0] in ("no paragraph and no title", "img in a text paragraph", "a relative href")
+]
+
+
+@pytest.mark.parametrize(
+    ("via", "post", "expected"),
+    [(via, *case[1:]) for case, via in _POST_COMBOS],
+    ids=[f"{via}-{case[0]}" for case, via in _POST_COMBOS],
+)
+def test_bad_post_dicts_are_refused_before_any_request(
+    lark: Any, nothing_sent: None, via: str, post: dict[str, Any], expected: tuple[str, ...]
+) -> None:
+    with pytest.raises(errors.ValidationError) as info:
+        POST_CALLS[via](lark.messaging, post)
+    for fragment in expected:
+        assert fragment in str(info.value), (fragment, str(info.value))
+
+
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path

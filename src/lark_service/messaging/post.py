@@ -33,6 +33,26 @@ _STYLES = ("bold", "italic", "underline", "lineThrough")
 _INLINE_TAGS = frozenset({"text", "a", "at", "emotion"})
 _BLOCK_TAGS = frozenset({"img", "media", "md", "code_block", "hr"})
 _KNOWN_TAGS = _INLINE_TAGS | _BLOCK_TAGS
+_BLOCK_METHOD = {
+    "img": "Post.image()",
+    "media": "Post.media()",
+    "md": "Post.markdown()",
+    "code_block": "Post.code_block()",
+    "hr": "Post.hr()",
+}
+# The fields each element needs: a non-empty string ("code_block" text may be empty).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "text": ("text",),
+    "a": ("text", "href"),
+    "at": ("user_id",),
+    "emotion": ("emoji_type",),
+    "img": ("image_key",),
+    "media": ("file_key",),
+    "md": ("text",),
+    "code_block": (),
+    "hr": (),
+}
+_ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S")
 
 Element = dict[str, Any]
 
@@ -75,8 +95,7 @@ class Post:
     def link(text: str, href: str) -> Element:
         """A hyperlink."""
         _check_str(text, "link text")
-        if not isinstance(href, str) or not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", href):
-            raise ValidationError(f"link href must be an absolute URL, got {href!r}", field="href")
+        _check_href(href)
         return {"tag": "a", "text": text, "href": href}
 
     @staticmethod
@@ -108,7 +127,7 @@ class Post:
             if element["tag"] in _BLOCK_TAGS:
                 raise ValidationError(
                     f"a {element['tag']!r} element must stand alone in its paragraph; "
-                    f"use Post.{'image' if element['tag'] == 'img' else element['tag']}()",
+                    f"use {_BLOCK_METHOD[element['tag']]}",
                     field="post",
                 )
             row.append(dict(element))
@@ -208,19 +227,63 @@ def _check_locale(locale: str) -> None:
         )
 
 
+def _check_href(href: object) -> None:
+    if not isinstance(href, str) or not _ABSOLUTE_URL.match(href):
+        raise ValidationError(
+            f"link href must be an absolute URL (https://…), got {href!r}", field="href"
+        )
+
+
 def _check_element(element: object) -> None:
+    """A known tag with the fields it needs: ``text`` for text/a/md, an absolute ``href``
+    for a link, ``user_id`` for at, ``image_key`` for img, ``file_key`` for media…"""
     if not isinstance(element, Mapping) or element.get("tag") not in _KNOWN_TAGS:
         tag = element.get("tag") if isinstance(element, Mapping) else type(element).__name__
         raise ValidationError(
             f"post element {tag!r} is not one of {', '.join(sorted(_KNOWN_TAGS))}", field="post"
         )
+    tag = element["tag"]
+    for name in _REQUIRED[tag]:
+        if not isinstance(element.get(name), str) or not element[name]:
+            raise ValidationError(
+                f"a post {tag!r} element needs a non-empty string {name!r}, got "
+                f"{element.get(name)!r}",
+                field="post",
+            )
+    if tag == "a":
+        _check_href(element["href"])
+    if tag == "code_block" and not isinstance(element.get("text"), str):
+        raise ValidationError("a post 'code_block' element needs a string 'text'", field="post")
+
+
+def _check_paragraph(row: object, where: str) -> None:
+    """A paragraph: a non-empty list of elements, a block element (img, media, md,
+    code_block, hr) alone in it."""
+    if not isinstance(row, list):
+        raise ValidationError(
+            f"post {where} must be a list of elements, not {type(row).__name__}", field="post"
+        )
+    if not row:
+        raise ValidationError(f"post {where} is empty: a paragraph needs an element", field="post")
+    for element in row:
+        _check_element(element)
+        if element["tag"] in _BLOCK_TAGS and len(row) > 1:
+            raise ValidationError(
+                f"post {where}: a {element['tag']!r} element must stand alone in its "
+                f"paragraph (as {_BLOCK_METHOD[element['tag']]} puts it), not mixed with "
+                f"{', '.join(repr(e.get('tag')) for e in row if e is not element)}",
+                field="post",
+            )
 
 
 def post_from_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     """Check a post given as a dict and return its ``content`` object.
 
     Accepts ``{"zh_cn": {"title": …, "content": [[…]]}, …}``; a ``{"post": {…}}`` wrapper
-    (which Feishu rejects with 230001) is removed.
+    (which Feishu rejects with 230001) is removed. The checks are the builder's: known
+    locales and tags, each element with its fields (``text``, ``image_key``, an absolute
+    ``href``…), no empty paragraph, ``img``/``media``/``md``/``code_block``/``hr`` alone in
+    theirs, and no locale without both a title and a paragraph. ValidationError otherwise.
     """
     if not isinstance(value, Mapping):
         raise ValidationError(
@@ -238,13 +301,17 @@ def post_from_dict(value: Mapping[str, Any]) -> dict[str, Any]:
                 f'post locale {locale!r} needs {{"title": ..., "content": [[...], ...]}}',
                 field="post",
             )
-        for row in body["content"]:
-            if not isinstance(row, list):
-                raise ValidationError(
-                    f"post {locale} content must be a list of paragraphs (lists)", field="post"
-                )
-            for element in row:
-                _check_element(element)
+        title = body.get("title", "")
+        if not isinstance(title, str):
+            raise ValidationError(
+                f"post {locale} title must be a str, not {type(title).__name__}", field="post"
+            )
+        if not body["content"] and not title:
+            raise ValidationError(
+                f"post locale {locale!r} is empty: add a title or a paragraph", field="post"
+            )
+        for number, row in enumerate(body["content"], 1):
+            _check_paragraph(row, f"{locale} paragraph {number}")
         out[locale] = dict(body)
     return out
 
