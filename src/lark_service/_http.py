@@ -126,9 +126,8 @@ def retry_after(headers: httpx.Headers) -> float | None:
 def transport_error(exc: httpx.RequestError, *, request_id: str, url: str) -> errors.LarkError:
     """Map an httpx failure (no usable answer) to a lark-service error."""
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    # Nothing reached Feishu when the connection (or a pooled one) could not be had.
-    unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-    if isinstance(exc, httpx.TimeoutException):
+    unsent, timed_out = _classify(exc)
+    if timed_out:
         return errors.TimeoutError(
             f"timed out calling {url} ({detail})",
             request_id=request_id,
@@ -148,6 +147,21 @@ def transport_error(exc: httpx.RequestError, *, request_id: str, url: str) -> er
         request_id=request_id,
         hint="A proxy or gateway may be rewriting Feishu's answers.",
     )
+
+
+def _classify(exc: httpx.RequestError) -> tuple[bool, bool]:
+    """(surely never sent, timed out) for an httpx failure.
+
+    Nothing reached Feishu when the connection (or a pooled one) could not be had. The aiohttp
+    transport maps every aiohttp connection error to ``ConnectTimeout``, so its original error
+    (the ``__cause__``) decides there: only a failed connect is unsent, only a timeout a timeout.
+    """
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        names = {klass.__name__ for klass in type(cause).__mro__}
+        return "ClientConnectorError" in names, isinstance(cause, TimeoutError)
+    unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    return unsent, isinstance(exc, httpx.TimeoutException)
 
 
 def _decode(response: httpx.Response) -> dict[str, Any] | None:

@@ -209,3 +209,36 @@ def test_backend_settings_are_checked(emu: Emulator, monkeypatch: pytest.MonkeyP
     with LarkClient(APP, SECRET, base_url=emu.url) as client:
         client.messaging.send_text_message("oc_ops", "sync")
     assert len(emu.messages()) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_a_dropped_write_is_not_repeated(
+    emu: Emulator, sleeps: list[float], backend: str
+) -> None:
+    async with AsyncLarkClient(APP, SECRET, base_url=emu.url, http_backend=backend) as client:
+        await client.access_token()
+        emu.inject_fault(SEND, "reset", count=1)
+        with pytest.raises(errors.ConnectionError) as info:
+            await client.request(
+                "POST", SEND, params={"receive_id_type": "chat_id"}, json={}, idempotent=False
+            )
+    assert info.value.request_sent
+    assert len(emu.requests(path=SEND)) == 1 and sleeps == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_a_refused_connection_is_known_unsent(sleeps: list[float], backend: str) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with AsyncLarkClient(
+        APP, SECRET, base_url=f"http://127.0.0.1:{port}", http_backend=backend
+    ) as client:
+        with pytest.raises(errors.ConnectionError) as info:
+            await client.request("GET", "/open-apis/x", token=None, idempotent=False)
+    assert not info.value.request_sent
+    assert len(sleeps) == 3  # never sent, so even a write is retried
