@@ -42,6 +42,24 @@ def test_card_json_two_skeleton() -> None:
     assert card["body"] == {"elements": [{"tag": "markdown", "content": "x"}]}
 
 
+def test_json_two_cards_are_shared_only() -> None:
+    """Feishu refuses a 2.0 card with update_multi false (230099): refused locally instead."""
+    for make in (
+        lambda: Card("t", update_multi=False),
+        lambda: Card("t").config(update_multi=False),
+        lambda: build_card("x", update_multi=False),
+        lambda: card_content({"schema": "2.0", "config": {"update_multi": False}, "body": {}}),
+        lambda: card_content({"schema": "2.0", "config": {"update_multi": "no"}, "body": {}}),
+    ):
+        with pytest.raises(errors.ValidationError, match="update_multi must be true") as info:
+            make()
+        assert info.value.field == "card" and info.value.hint and "v1" in info.value.hint
+    assert Card("t").config(update_multi=True).markdown("x").build()["config"]["update_multi"]
+    # A 2.0 card without config is shared by default; a v1 card may be non-shared.
+    assert card_content({"schema": "2.0", "body": {"elements": []}})
+    assert card_content({"config": {"update_multi": False}, "elements": []})
+
+
 def test_elements_are_copied_not_shared() -> None:
     element = {"tag": "markdown", "content": "a"}
     card = Card().add(element)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lark_service import errors
 from lark_service.messaging import detect_file_type, sniff_image_format
 from lark_service.messaging._media import is_file_key, is_image_key, prepare_file, prepare_image
+from lark_service.testing import Emulator
+from lark_service.testing.emulator.routes_im import im_state
 
-from .conftest import BMP, GIF, ICO, JPEG, MP4, OPUS, PDF, PNG, TIFF, WEBP
+from .conftest import BMP, CHAT, GIF, ICO, JPEG, MP4, OPUS, PDF, PNG, TIFF, WEBP
 
 
 @pytest.mark.parametrize(
@@ -73,6 +76,47 @@ def _ole2(stream: str) -> bytes:
 )
 def test_detect_file_type(data: bytes, name: str | None, expected: str) -> None:
     assert detect_file_type(data, name) == expected
+
+
+def _ftyp(brand: bytes, *compatible: bytes) -> bytes:
+    """The first box of an ISO base media file: size, ``ftyp``, major brand, version,
+    compatible brands."""
+    body = brand + b"\x00\x00\x02\x00" + b"".join(compatible)
+    return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + b"\x00" * 16
+
+
+@pytest.mark.parametrize(
+    ("brand", "expected"),
+    [
+        (b"isom", "mp4"),
+        (b"iso2", "mp4"),
+        (b"mp41", "mp4"),
+        (b"mp42", "mp4"),
+        (b"avc1", "mp4"),
+        (b"M4V ", "mp4"),
+        (b"dash", "mp4"),
+        (b"heic", "stream"),  # a HEIC image
+        (b"mif1", "stream"),  # HEIF image
+        (b"avif", "stream"),
+        (b"M4A ", "stream"),  # AAC audio
+        (b"qt  ", "stream"),  # QuickTime MOV
+        (b"3gp4", "stream"),
+    ],
+)
+def test_only_mp4_brands_are_mp4(brand: bytes, expected: str) -> None:
+    """An ``ftyp`` box alone does not make an mp4: HEIC, M4A and MOV share the container."""
+    assert detect_file_type(_ftyp(brand, b"isom", b"mp42")) == expected
+    assert prepare_file(_ftyp(brand)).file_type == expected
+
+
+def test_a_non_mp4_ftyp_file_cannot_be_a_media_message(lark: Any, emu: Emulator) -> None:
+    with pytest.raises(errors.ValidationError, match=r"needs an mp4 file.*stream"):
+        lark.messaging.send_message(CHAT, _ftyp(b"qt  "), msg_type="media")
+    assert emu.requests() == []
+    asset = lark.messaging.upload_file(_ftyp(b"M4A "), file_name="voice.m4a")
+    assert asset.file_type == "stream"
+    (upload,) = im_state(emu).uploads.values()
+    assert upload.file_type == "stream"
 
 
 def test_prepare_image_from_a_file_object(tmp_path: Path) -> None:

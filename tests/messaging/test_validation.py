@@ -185,6 +185,23 @@ CASES: list[tuple[str, Callable[[Any, Path], Any], tuple[str, ...]]] = [
         ("30 KB",),
     ),
     (
+        "batch with a bad receive_id_type",
+        lambda m, p: m.send_batch(["ou_1", "ou_2", "oc_3"], "x", receive_id_type="phone"),
+        ("receive_id_type", "'phone'", "open_id, union_id", "nothing was sent"),
+    ),
+    (
+        "batch with a bad receive_id_type and bad content",
+        lambda m, p: m.send_batch(["ou_1"], "", receive_id_type="mobile"),
+        ("receive_id_type",),
+    ),
+    (
+        "card with update_multi false",
+        lambda m, p: m.send_interactive_card(
+            CHAT, {"schema": "2.0", "config": {"update_multi": False}, "body": {"elements": []}}
+        ),
+        ("JSON 2.0", "update_multi must be true"),
+    ),
+    (
         "batch empty image",
         lambda m, p: m.send_batch(["ou_1"], b"", msg_type="image"),
         ("empty", *IMAGE_RULE),

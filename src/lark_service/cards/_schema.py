@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..errors import ValidationError
-from .builder import check_card_size
+from .builder import check_card_size, check_v2_update_multi
 
 __all__ = ["CardKind", "allows_shared_update", "card_content", "card_kind", "template_card"]
 
@@ -96,7 +96,10 @@ def card_content(card: object) -> dict[str, Any]:
     content = dict(value)
     if not content:
         raise ValidationError("the card is empty", field="card")
-    card_kind(content)
+    if card_kind(content) == "v2":
+        config = content.get("config")
+        if isinstance(config, Mapping):
+            check_v2_update_multi(config.get("update_multi", True))
     check_card_size(content)
     return content
 
@@ -105,7 +108,8 @@ def allows_shared_update(card: Mapping[str, Any]) -> bool:
     """Whether ``card`` may be updated for everyone (``config.update_multi``).
 
     v1 cards must say ``"update_multi": true``; in JSON 2.0 it is the default (and the only
-    value Feishu supports); templates and entities are decided by Feishu.
+    value Feishu supports: :func:`card_content` refuses a 2.0 card saying otherwise);
+    templates and entities are decided by Feishu.
     """
     kind = card_kind(card)
     config = card.get("config")

@@ -35,6 +35,7 @@ __all__ = [
     "button",
     "card_size",
     "check_card_size",
+    "check_v2_update_multi",
     "column",
     "column_set",
     "div",
@@ -270,6 +271,19 @@ def form(
     }
 
 
+def check_v2_update_multi(value: object) -> None:
+    """ValidationError unless ``value`` is True: JSON 2.0 cards are always shared (Feishu
+    refuses ``update_multi: false`` with 230099)."""
+    if value is not True:
+        raise ValidationError(
+            f"a JSON 2.0 card is always shared: update_multi must be true, not {value!r}",
+            field="card",
+            hint="Feishu refuses other values (230099). For a card that differs per user, send "
+            "a v1 card dict without update_multi and update it with the callback token and "
+            "open_ids.",
+        )
+
+
 def card_size(card: Mapping[str, Any]) -> int:
     """Bytes of the card as sent (compact UTF-8 JSON)."""
     return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -288,7 +302,11 @@ def check_card_size(card: Mapping[str, Any]) -> None:
 
 
 class Card:
-    """A card JSON 2.0 under construction; every method returns the card for chaining."""
+    """A card JSON 2.0 under construction; every method returns the card for chaining.
+
+    JSON 2.0 cards are shared-only: ``update_multi`` can only be True (ValidationError
+    otherwise, where Feishu would answer 230099).
+    """
 
     def __init__(
         self,
@@ -299,6 +317,7 @@ class Card:
         update_multi: bool = True,
         summary: str | None = None,
     ) -> None:
+        check_v2_update_multi(update_multi)
         self._header: dict[str, Any] | None = None
         self._config: dict[str, Any] = {"update_multi": update_multi}
         if summary:
@@ -328,7 +347,10 @@ class Card:
         return self
 
     def config(self, **settings: Any) -> Card:
-        """Set ``config`` keys (``update_multi``, ``width_mode``, ``enable_forward``…)."""
+        """Set ``config`` keys (``width_mode``, ``enable_forward``, ``summary``…;
+        ``update_multi`` can only be true in JSON 2.0)."""
+        if "update_multi" in settings:
+            check_v2_update_multi(settings["update_multi"])
         self._config.update(settings)
         return self
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from .. import _concurrency, errors
 from .._async_pipeline import AsyncPipeline
@@ -45,6 +45,7 @@ _IMAGES = "/open-apis/im/v1/images"
 _FILES = "/open-apis/im/v1/files"
 DEFAULT_BATCH_CONCURRENCY = 10
 _UPLOAD_TYPE = {"audio": "opus", "media": "mp4"}
+_RECEIVE_ID_TYPES: tuple[str, ...] = get_args(ReceiveIdType)
 
 BatchProgress = Callable[[BatchItem, int, int], None]
 """``progress(item, done, total)``: called once per receiver as it finishes (from worker
@@ -491,8 +492,16 @@ class AsyncMessagingClient:
         ``concurrency`` at a time. Duplicate ids are sent once. Images and files given as a
         path or bytes are uploaded once. Raises ValidationError for bad content,
         ``concurrency`` or an empty list, and ConfigError for the app, before sending
-        anything; a bad or failing receiver only fails its own entry (``BatchItem.error``).
+        anything (an unknown ``receive_id_type`` too: it would fail every entry); a bad or
+        failing receiver only fails its own entry (``BatchItem.error``).
         """
+        if receive_id_type is not None and receive_id_type not in _RECEIVE_ID_TYPES:
+            raise errors.ValidationError(
+                f"receive_id_type {receive_id_type!r} is not one of "
+                f"{', '.join(_RECEIVE_ID_TYPES)}; it applies to every receiver, so nothing "
+                "was sent",
+                field="receive_id_type",
+            )
         if isinstance(receive_ids, str):
             raise errors.ValidationError(
                 "receive_ids must be a list of ids, not a single str", field="receive_ids"

@@ -4,6 +4,11 @@ Feishu takes images of at most 10 MB (JPEG, PNG, WEBP, GIF, TIFF, BMP, ICO) and 
 30 MB (``opus``, ``mp4``, ``pdf``, ``doc``, ``xls``, ``ppt`` or ``stream``), never empty. The
 type is read from the first bytes (magic numbers), not from the name; only the Office families
 (``doc``/``xls``/``ppt``) fall back to the file name when the content does not tell.
+
+An ISO base media file (an ``ftyp`` box) is ``mp4`` only when its major brand is an MP4 video
+one (:data:`MP4_BRANDS`: ``isom``, ``iso2``…``iso6``, ``mp41``, ``mp42``, ``avc1``, ``M4V``…).
+The same container holds HEIC/AVIF images, M4A/M4B audio, QuickTime (MOV) and 3GP video, which
+Feishu's ``mp4`` (a video message) is not: those are ``stream``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ __all__ = [
     "IMAGE_FORMATS",
     "MAX_FILE_BYTES",
     "MAX_IMAGE_BYTES",
+    "MP4_BRANDS",
     "FileUpload",
     "ImageUpload",
     "MediaSource",
@@ -38,6 +44,27 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_FILE_BYTES = 30 * 1024 * 1024
 IMAGE_FORMATS: tuple[ImageFormat, ...] = ("jpeg", "png", "webp", "gif", "tiff", "bmp", "ico")
 FILE_TYPES: tuple[FileType, ...] = ("opus", "mp4", "pdf", "doc", "xls", "ppt", "stream")
+
+MP4_BRANDS = frozenset(
+    {
+        b"isom",
+        b"iso2",
+        b"iso3",
+        b"iso4",
+        b"iso5",
+        b"iso6",
+        b"mp41",
+        b"mp42",
+        b"avc1",
+        b"M4V ",
+        b"M4VH",
+        b"M4VP",
+        b"mmp4",
+        b"dash",
+    }
+)
+"""Major brands of an ``ftyp`` box that are MP4 video; any other (``heic``, ``mif1``,
+``avif``, ``M4A ``, ``qt  ``, ``3gp4``…) is uploaded as ``stream``."""
 
 MediaSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 """A path, the bytes themselves, or a binary file object."""
@@ -145,7 +172,7 @@ def detect_file_type(data: bytes, file_name: str | None = None) -> FileType:
     if data[:4] == b"OggS" and b"OpusHead" in data[:128]:
         return "opus"
     if data[4:8] == b"ftyp":
-        return "mp4"
+        return "mp4" if data[8:12] in MP4_BRANDS else "stream"
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(_OLE2_MAGIC):
