@@ -128,9 +128,11 @@ class AsyncCardsClient:
         """Update a clicked card later, with the callback's token (valid 30 min, twice).
 
         ``POST /open-apis/interactive/v1/card/update``. Call it only after the callback was
-        answered. ``open_ids`` limits the update to those users (non-shared cards). Raises
-        ValidationError (no token, bad card, over 30 KB) before sending; InvalidParameterError
-        for an expired or used-up token.
+        answered. ``open_ids`` limits the update to those users (non-shared cards). The token
+        works only twice, so the call is not retried after a failure Feishu may have processed
+        (a read timeout, a dropped connection, a 5xx). Raises ValidationError (no token, bad
+        card, over 30 KB) before sending; InvalidParameterError for an expired or used-up
+        token; TransportError / ServerError when the update may or may not have happened.
         """
         if not isinstance(token, str) or not token.strip():
             raise ValidationError(
@@ -145,6 +147,10 @@ class AsyncCardsClient:
                 )
             content["open_ids"] = ids
         response = await self._pipeline.request(
-            "POST", _CARD_UPDATE, json={"token": token, "card": content}, app_id=app_id
+            "POST",
+            _CARD_UPDATE,
+            json={"token": token, "card": content},
+            app_id=app_id,
+            idempotent=False,
         )
         return CardUpdate.from_response(response)

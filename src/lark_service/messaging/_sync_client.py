@@ -216,8 +216,11 @@ class MessagingClient:
         """Upload an image (JPEG, PNG, WEBP, GIF, TIFF, BMP or ICO, at most 10 MB).
 
         ``POST /open-apis/im/v1/images`` (multipart). The type is read from the content.
-        Raises ValidationError (empty, too big, not an image, bad image_type) before any
-        request; PermissionDeniedError without the ``im:resource`` scope.
+        Not retried after a failure Feishu may have processed (a read timeout, a dropped
+        connection, a 5xx): that raises instead of uploading twice. Raises ValidationError
+        (empty, too big, not an image, bad image_type) before any request;
+        PermissionDeniedError without the ``im:resource`` scope; TransportError / ServerError
+        when the upload may or may not have happened.
         """
         if image_type not in ("message", "avatar"):
             raise errors.ValidationError(
@@ -231,6 +234,7 @@ class MessagingClient:
             data={"image_type": image_type},
             files={"image": (upload.file_name, upload.data, upload.mime_type)},
             app_id=app_id,
+            idempotent=False,
         )
         return ImageAsset.from_response(
             response,
@@ -253,8 +257,10 @@ class MessagingClient:
         """Upload a file (at most 30 MB) as opus, mp4, pdf, doc, xls, ppt or stream.
 
         ``POST /open-apis/im/v1/files`` (multipart). ``file_type`` is read from the content
-        unless given; ``duration_ms`` is for audio and video. Raises ValidationError (empty,
-        too big, bad file_type) before any request.
+        unless given; ``duration_ms`` is for audio and video. Not retried after a failure
+        Feishu may have processed (read timeout, dropped connection, 5xx). Raises
+        ValidationError (empty, too big, bad file_type) before any request; TransportError /
+        ServerError when the upload may or may not have happened.
         """
         upload = _concurrency.blocking(
             prepare_file, file, file_name=file_name, file_type=file_type
@@ -272,6 +278,7 @@ class MessagingClient:
             data=form,
             files={"file": (upload.file_name, upload.data, upload.mime_type)},
             app_id=app_id,
+            idempotent=False,
         )
         return FileAsset.from_response(
             response,
@@ -402,15 +409,18 @@ class MessagingClient:
         """Edit a text message (``text`` a str) or a rich text one (a Post or post dict).
 
         ``PUT /open-apis/im/v1/messages/:message_id`` (at most 20 edits, own messages only).
-        Raises ValidationError before sending; NotFoundError (230011) for a recalled message,
-        InvalidParameterError (230054) for other message types or past the edit limit.
+        Each edit counts, so it is not retried after a failure Feishu may have processed (a
+        read timeout, a dropped connection, a 5xx). Raises ValidationError before sending;
+        NotFoundError (230011) for a recalled message, InvalidParameterError (230054) for
+        other message types or past the edit limit; TransportError / ServerError when the
+        edit may or may not have been applied (read the message to know).
         """
         message_id = check_message_id(message_id)
         msg_type = "text" if isinstance(text, str) else "post"
         assert msg_type in EDITABLE_TYPES
         body = build_edit_body(msg_type, content_for(msg_type, text))
         response = self._pipeline.request(
-            "PUT", f"{_MESSAGES}/{message_id}", json=body, app_id=app_id
+            "PUT", f"{_MESSAGES}/{message_id}", json=body, app_id=app_id, idempotent=False
         )
         return Message.from_response(response)
 
@@ -444,13 +454,15 @@ class MessagingClient:
     def recall_message(self, message_id: str, *, app_id: str | None = None) -> MessageReceipt:
         """Recall (delete) a message this app sent.
 
-        ``DELETE /open-apis/im/v1/messages/:message_id``. Raises ValidationError for a bad
-        id; NotFoundError (230011) when already recalled, PermissionDeniedError for messages
-        of others.
+        ``DELETE /open-apis/im/v1/messages/:message_id``. Not retried after a failure Feishu
+        may have processed (a retry would answer 230011 for a recall that worked). Raises
+        ValidationError for a bad id; NotFoundError (230011) when already recalled,
+        PermissionDeniedError for messages of others; TransportError / ServerError when the
+        recall may or may not have happened (``get_message(...).deleted`` tells).
         """
         message_id = check_message_id(message_id)
         response = self._pipeline.request(
-            "DELETE", f"{_MESSAGES}/{message_id}", app_id=app_id
+            "DELETE", f"{_MESSAGES}/{message_id}", app_id=app_id, idempotent=False
         )
         return MessageReceipt.from_response(response, data={"message_id": message_id})
 

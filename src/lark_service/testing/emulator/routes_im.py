@@ -222,8 +222,10 @@ class ImState:
         return self.limits
 
     def answer_late(self, seconds: float, count: int = 1) -> None:
-        """The next ``count`` sends/replies are stored, then answered ``seconds`` late — so a
-        client with a shorter timeout retries a send that did happen (``uuid`` dedup)."""
+        """The next ``count`` IM writes (sends, replies, edits, card updates, recalls, image
+        and file uploads) are applied, then answered ``seconds`` late — so a client with a
+        shorter timeout sees a timeout for a write that did happen (a send's retry is
+        deduplicated by its ``uuid``; an edit or recall must not be retried)."""
         if seconds <= 0 or count < 1:
             raise ValueError("answer_late needs seconds > 0 and count >= 1")
         self._late.extend([float(seconds)] * count)
@@ -848,6 +850,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                 update_time=state.clock.now_ms(),
                 attrs=attrs,
             )
+        await _late(im())
         return ok(message_data(updated))
 
     async def patch_card(request: Request) -> Response:
@@ -883,6 +886,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                 update_time=now_ms,
                 attrs=attrs,
             )
+        await _late(im())
         return ok({})
 
     async def recall_message(request: Request) -> Response:
@@ -891,6 +895,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             message = _live(state, request.path_params["message_id"])
             _own(message, caller)
             state.update_message(message.message_id, deleted=True, update_time=state.clock.now_ms())
+        await _late(im())
         return ok({})
 
     async def get_message(request: Request) -> Response:
@@ -925,6 +930,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                     created=state.clock.now(),
                 )
             )
+        await _late(im())
         return ok({"image_key": key})
 
     async def upload_file(request: Request) -> Response:
@@ -958,6 +964,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                     created=state.clock.now(),
                 )
             )
+        await _late(im())
         return ok({"file_key": key})
 
     def _own_upload(caller: Caller, key: str, kind: str) -> Upload:
