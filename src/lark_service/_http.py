@@ -64,33 +64,33 @@ class CallOptions:
 
 
 def backend_transport(backend: str, *, http2: bool) -> httpx.BaseTransport | None:
-    """The sync client's transport: always httpx's own (its sync client is the fastest here);
-    the ``aiohttp`` backend applies to async clients only."""
+    """The sync client's transport: always httpx's own (its sync client is the fastest here)."""
     _check_backend(backend)
     return None
 
 
 def async_backend_transport(backend: str, *, http2: bool) -> httpx.AsyncBaseTransport | None:
-    """The async client's transport: httpx's own (None), or aiohttp's for ``"aiohttp"``.
+    """The async client's transport: aiohttp's (``"aiohttp"``, or ``"auto"`` without HTTP/2)
+    or httpx's own (None: ``"httpx"``, or ``"auto"`` with HTTP/2).
 
     httpx's async connection pool is several times slower than its sync one under concurrency;
-    an aiohttp transport (``pip install 'lark-service[aiohttp]'``) closes that gap
-    (docs/performance.md). It speaks HTTP/1.1 only.
+    the aiohttp transport closes that gap (docs/performance.md). It speaks HTTP/1.1 only.
     """
     _check_backend(backend)
-    if backend == "httpx":
+    if backend == "httpx" or (backend == "auto" and http2):
         return None
     if http2:
         raise errors.ConfigError(
             "HTTP/2 is not available with the aiohttp backend",
-            hint="Use http_backend='httpx' for HTTP/2, or turn http2 off.",
+            hint="Use http_backend='httpx' (or 'auto') for HTTP/2, or turn http2 off.",
         )
     try:
         from httpx_aiohttp import AiohttpTransport
     except ImportError as exc:
+        if backend == "auto":
+            return None
         raise errors.ConfigError(
-            "the aiohttp backend needs httpx-aiohttp",
-            hint="pip install 'lark-service[aiohttp]'",
+            "the aiohttp backend needs httpx-aiohttp", hint="pip install httpx-aiohttp"
         ) from exc
     transport: httpx.AsyncBaseTransport = AiohttpTransport(
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=50)
@@ -99,9 +99,10 @@ def async_backend_transport(backend: str, *, http2: bool) -> httpx.AsyncBaseTran
 
 
 def _check_backend(backend: str) -> None:
-    if backend not in ("httpx", "aiohttp"):
+    if backend not in ("auto", "httpx", "aiohttp"):
         raise errors.ConfigError(
-            f"unknown http_backend {backend!r}", hint="Use 'httpx' (default) or 'aiohttp'."
+            f"unknown http_backend {backend!r}",
+            hint="Use 'auto' (default), 'httpx' or 'aiohttp'.",
         )
 
 

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     http2: bool = False
-    http_backend: Literal["httpx", "aiohttp"] = "httpx"
+    http_backend: Literal["auto", "httpx", "aiohttp"] = "auto"
     max_retries: int = 3
 
     contact_cache_ttl: float = 24 * 3600.0
