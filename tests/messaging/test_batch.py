@@ -147,7 +147,7 @@ def test_default_pace_is_under_feishus_limits() -> None:
     limiter = SendRateLimiter()
     assert (limiter.per_app, limiter.per_receiver) == (DEFAULT_PER_APP, DEFAULT_PER_RECEIVER)
     assert DEFAULT_PER_APP < FEISHU_PER_APP and DEFAULT_PER_RECEIVER < FEISHU_PER_RECEIVER
-    assert limiter.per_app_per_minute == DEFAULT_PER_APP_PER_MINUTE == 900
+    assert limiter.per_app_per_minute == DEFAULT_PER_APP_PER_MINUTE == 1000
     assert FEISHU_PER_APP_PER_MINUTE == 1000
     with pytest.raises(errors.ValidationError, match="per_app_per_minute"):
         SendRateLimiter(per_app_per_minute=0)
@@ -167,14 +167,14 @@ def paced_send_times(limiter: SendRateLimiter, clock: FakeClock, count: int) -> 
 
 def test_default_limiter_stays_under_1000_sends_per_minute() -> None:
     """Feishu allows 1000 sends/min per app as well as 50/s; at 45/s alone, 1,200 sends
-    would go in 27 s. The default admits at most 900 in any 60 s."""
+    would go in 27 s. The default admits at most 1000 in any 60 s (a sliding window)."""
     clock = FakeClock()
     sent = paced_send_times(SendRateLimiter(clock=clock), clock, 1200)
 
-    for i in range(len(sent) - 900):
-        assert sent[i + 900] - sent[i] >= 60 - 1e-9  # never 901 in a minute
-    # The first 900 are not slowed down: they go at the per-second pace (45/s) …
-    assert sent[899] - sent[0] == pytest.approx(899 / 45, abs=0.1)
+    for i in range(len(sent) - 1000):
+        assert sent[i + 1000] - sent[i] >= 61 - 1e-9  # never 1001 in a minute (+1 s slack)
+    # The first 1000 are not slowed down: they go at the per-second pace (45/s) …
+    assert sent[999] - sent[0] == pytest.approx(999 / 45, abs=0.1)
     # … and the rest as the minute window frees room, still at most 45 in a second.
     for i in range(len(sent) - 45):
         assert sent[i + 45] - sent[i] >= 1 - 1e-9
@@ -184,8 +184,8 @@ def test_default_limiter_stays_under_1000_sends_per_minute() -> None:
 def test_per_minute_limit_is_configurable() -> None:
     clock = FakeClock()
     sent = paced_send_times(SendRateLimiter(per_app_per_minute=10, clock=clock), clock, 25)
-    assert sent[9] - sent[0] < 1 and sent[10] - sent[0] == pytest.approx(60)
-    assert sent[20] - sent[0] == pytest.approx(120)
+    assert sent[9] - sent[0] < 1 and sent[10] - sent[0] == pytest.approx(61)
+    assert sent[20] - sent[0] == pytest.approx(122)
     clock = FakeClock()
     unlimited = SendRateLimiter(per_app_per_minute=None, clock=clock)
     assert paced_send_times(unlimited, clock, 1000)[-1] - 1000 < 23  # 45/s only
@@ -221,7 +221,7 @@ def test_long_batch_stays_under_the_emulators_minute_limit(
     assert len(times) == 1050
     for i in range(len(times) - 1000):
         assert times[i + 1000] - times[i] >= 60
-    assert max(waited) > 30  # the 901st waited for the minute to free room
+    assert max(waited) > 30  # the 1001st waited for the minute to free room
 
 
 def test_limiter_spaces_sends_per_app_and_per_receiver() -> None:

@@ -18,7 +18,7 @@ send go only if the last second holds fewer than ``ceil(per_app)`` sends of the 
 ``ceil(per_app_per_minute)`` sends of the app, counting the times sends actually went — so a
 stall (a busy event loop, a GC pause) that wakes many sleepers at once cannot burst past a
 limit. The minute window is enforced only there: a long batch goes at the per-second pace
-until the minute's budget is spent (900 sends in 20 s by default), then waits for the oldest
+until the minute's budget is spent (1000 sends in 22 s by default), then waits for the oldest
 sends to leave the window, so over any 60 seconds it stays under 1000.
 """
 
@@ -54,10 +54,14 @@ DEFAULT_PER_APP = FEISHU_PER_APP * HEADROOM
 """The default pace: 10 % under Feishu's limit, so network jitter that bunches two sends
 together does not push a second over it (measured: exactly 50/s got ~5 % of sends
 throttled against the emulator's sliding window)."""
-DEFAULT_PER_APP_PER_MINUTE = FEISHU_PER_APP_PER_MINUTE * HEADROOM
-"""900 sends per app per minute: 10 % under Feishu's 1000, like the per-second default."""
+DEFAULT_PER_APP_PER_MINUTE = FEISHU_PER_APP_PER_MINUTE
+"""Feishu's own 1000 sends per app per minute, with no headroom: the limiter's window slides,
+so no fixed minute of Feishu's can see more than it admits, and headroom here would cost a
+1,000-receiver batch some 40 s of waiting."""
 DEFAULT_PER_RECEIVER = FEISHU_PER_RECEIVER * HEADROOM
-MINUTE = 60.0
+MINUTE = 61.0
+"""The per-minute window, a second longer than Feishu's: Feishu counts a send when it arrives,
+a little after it was admitted here, and that skew must not put a 1001st send in its minute."""
 _PRUNE_EVERY = 1024
 
 
@@ -71,8 +75,8 @@ class _AppSlots:
 
 class SendRateLimiter:
     """Paces sends: at most ``per_app`` per second per app, ``per_receiver`` per second per
-    receiver and ``per_app_per_minute`` per 60 seconds per app (by default 45, 4.5 and 900:
-    10 % under Feishu's 50, 5 and 1000).
+    receiver and ``per_app_per_minute`` per 61 seconds per app (by default 45 and 4.5, 10 %
+    under Feishu's 50 and 5, and Feishu's 1000 over a window a second longer than its minute).
 
     ``clock`` is any monotonic seconds function (default :func:`time.monotonic`); inject a
     fake one in tests. ``None`` for a limit switches it off. Thread-safe.
