@@ -361,16 +361,7 @@ class InProcessDispatcher(Dispatcher):
         assert verified.event is not None
         loop = asyncio.get_running_loop()
         submission = Submission(item_id, _future=loop.create_future())
-        item = OutboxItem(
-            id=item_id,
-            app_id=verified.app_id,
-            kind=verified.kind,
-            event_id=verified.event.event_id,
-            event_type=verified.event.event_type,
-            payload=verified.payload,
-            status="running",
-            attempts=1,
-        )
+        item = OutboxItem.running(item_id, verified)
         self._enqueue(_Job(item, verified.event, submission))
         return submission
 

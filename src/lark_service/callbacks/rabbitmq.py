@@ -267,17 +267,7 @@ class RabbitDispatcher(Dispatcher):
         item_id = await self._accept(verified, self.publish_lease)
         if item_id is None:
             return Submission(None, duplicate=True, reply_closed=True)
-        assert verified.event is not None
-        item = OutboxItem(
-            id=item_id,
-            app_id=verified.app_id,
-            kind=verified.kind,
-            event_id=verified.event.event_id,
-            event_type=verified.event.event_type,
-            payload=verified.payload,
-            status="running",
-            attempts=1,
-        )
+        item = OutboxItem.running(item_id, verified)
         if self.publisher.connected:
             task = asyncio.create_task(self._publish(item))
             self._inflight.add(task)

@@ -32,6 +32,8 @@ from .models import without_verification_token
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from .verify import VerifiedCallback
+
 __all__ = ["DEDUP_TTL", "AcceptRequest", "OutboxItem", "OutboxStore"]
 
 DEDUP_TTL = 24 * 3600.0
@@ -53,6 +55,21 @@ class OutboxItem:
     last_error: str | None = None
     available_at: float = 0.0
     created_at: float = 0.0
+
+    @classmethod
+    def running(cls, item_id: int, verified: VerifiedCallback) -> OutboxItem:
+        """The row just stored for ``verified``, leased to this process (its first attempt)."""
+        assert verified.event is not None
+        return cls(
+            id=item_id,
+            app_id=verified.app_id,
+            kind=verified.kind,
+            event_id=verified.event.event_id,
+            event_type=verified.event.event_type,
+            payload=verified.payload,
+            status="running",
+            attempts=1,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (without the payload)."""
