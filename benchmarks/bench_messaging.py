@@ -67,7 +67,9 @@ def _fresh(emulator: Any, receivers: int, app_id: str) -> list[str]:
     for user_id in ids:
         emulator.add_user(user_id, name=user_id)
     emulator.inject_fault(MESSAGES, "latency", count=None, ms=LATENCY_MS)
-    im_state(emulator).set_rate_limits(per_app=PER_APP, per_receiver=PER_RECEIVER, window=1.0)
+    im_state(emulator).set_rate_limits(
+        per_app=PER_APP, per_receiver=PER_RECEIVER, window=1.0, per_app_per_minute=1000
+    )
     return ids
 
 
