@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,7 +13,6 @@ from ._version import __version__
 
 __all__ = [
     "ApiResponse",
-    "CallOptions",
     "TokenKind",
     "async_backend_transport",
     "backend_transport",
@@ -52,15 +50,6 @@ class ApiResponse:
     @property
     def msg(self) -> str:
         return str(self.body.get("msg", ""))
-
-
-@dataclass(frozen=True)
-class CallOptions:
-    """Per-call overrides of client defaults (all optional)."""
-
-    retry: Any = None  # RetryPolicy; Any avoids an import cycle in type-only code
-    timeout: float | httpx.Timeout | None = None
-    headers: Mapping[str, str] | None = None
 
 
 def backend_transport(backend: str, *, http2: bool) -> httpx.BaseTransport | None:
