@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .errors import LarkError, RateLimitedError, TokenInvalidError, TransportError
 
@@ -34,10 +34,6 @@ class RetryPolicy:
     jitter: float = 0.1
     rate_limit_delay: float = 30.0
     total_budget: float = 60.0
-
-    def with_(self, **changes: float | int) -> RetryPolicy:
-        """A copy with some fields changed: ``policy.with_(max_retries=5)``."""
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
         """The wait before retry ``retry_number`` (0-based), jitter included."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
@@ -59,9 +59,6 @@ class TokenRecord:
     def wants_refresh(self, now: float, fraction: float) -> bool:
         """At or below ``fraction`` of its lifetime left."""
         return self.remaining(now) <= self.lifetime * fraction
-
-    def with_(self, **changes: object) -> TokenRecord:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 class LockHandle(Protocol):
