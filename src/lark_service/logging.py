@@ -12,8 +12,8 @@ __all__ = ["SecretMaskingFilter", "configure_logging", "get_logger", "mask"]
 
 _ROOT = "lark_service"
 
-# Token values (t-/a-/u-/ur- prefixes as Feishu issues them, c- for card callback tokens), bearer headers, and key=value /
-# "key": "value" pairs whose key names a secret.
+# Token values (t-/a-/u-/ur- prefixes as Feishu issues them, c- for card callback tokens),
+# bearer headers, and key=value / "key": "value" pairs whose key names a secret.
 _PATTERNS = [
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",}]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+"),
