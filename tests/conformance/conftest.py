@@ -8,7 +8,7 @@ cache keyed by app_id, so every test gets a fresh app id.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,9 +19,21 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def lark() -> Any:
-    """The official SDK module (imported once: it takes seconds)."""
-    return pytest.importorskip("lark_oapi")
+def lark() -> Iterator[Any]:
+    """The official SDK module (imported once: it takes seconds).
+
+    Importing it creates and sets a global event loop (``lark_oapi.ws.client.loop``) that
+    nothing closes; close it at the end so the run ends without a ResourceWarning.
+    """
+    module = pytest.importorskip("lark_oapi")
+    yield module
+    import asyncio
+
+    from lark_oapi.ws import client as ws_client
+
+    loop = getattr(ws_client, "loop", None)
+    if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_running():
+        loop.close()
 
 
 @pytest.fixture
