@@ -9,6 +9,7 @@ LarkError
 │   ├── InvalidCredentialsError   Feishu rejected app_id / app_secret (never retried)
 │   └── EncryptionKeyError        LARK_CONFIG_ENCRYPTION_KEY missing or wrong
 ├── ValidationError               a local check failed; nothing was sent
+│   └── AmbiguousChatNameError    several chats match a name (candidates listed)
 ├── TransportError
 │   ├── TimeoutError              connect/read/write/pool timeout
 │   └── ConnectionError           refused, reset, DNS, TLS
@@ -22,10 +23,15 @@ LarkError
 │   ├── InvalidParameterError
 │   └── ServerError               5xx, "internal error", non-JSON error pages
 ├── LockTimeoutError              a token refresh lock was not acquired in time
+├── StorageUnavailableError       the state database cannot be written (callbacks answer 503)
 └── CallbackError
     ├── SignatureError            bad signature / verification token
     ├── ReplayError               timestamp outside the window, or a replayed event
-    └── DecryptError              the encrypted body could not be decrypted
+    ├── DecryptError              the encrypted body could not be decrypted
+    ├── MalformedCallbackError    not the JSON object of a callback (400)
+    ├── PayloadTooLargeError      body over the limit (413)
+    ├── UnknownAppError           no keys for the app in the URL (404)
+    └── KeysUnavailableError      the app's keys cannot be read now (503)
 ```
 
 Every error carries ``code`` (Feishu's, when there is one), ``msg``, ``request_id``,
@@ -37,13 +43,14 @@ answer into one of these classes, using the table :data:`CODE_TABLE`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "CODE_TABLE",
     "APIError",
+    "AmbiguousChatNameError",
     "AppDisabledError",
     "AppNotFoundError",
     "AppNotSpecifiedError",
@@ -56,18 +63,23 @@ __all__ = [
     "EncryptionKeyError",
     "InvalidCredentialsError",
     "InvalidParameterError",
+    "KeysUnavailableError",
     "LarkError",
     "LockTimeoutError",
+    "MalformedCallbackError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitedError",
     "ReplayError",
     "ServerError",
     "SignatureError",
+    "StorageUnavailableError",
     "TimeoutError",
     "TokenInvalidError",
     "TransportError",
+    "UnknownAppError",
     "ValidationError",
     "error_from_response",
 ]
@@ -276,6 +288,67 @@ class ReplayError(CallbackError):
 
 class DecryptError(CallbackError):
     """The encrypted callback body could not be decrypted."""
+
+
+class StorageUnavailableError(LarkError):
+    """The state database could not be written: a callback is not acknowledged (HTTP 503, so
+    Feishu pushes it again later)."""
+
+    default_retryable = True
+
+
+class MalformedCallbackError(CallbackError):
+    """The body is not the JSON object of a callback (HTTP 400)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 400)
+        super().__init__(msg, **kw)
+
+
+class PayloadTooLargeError(CallbackError):
+    """The body is larger than the limit (HTTP 413)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 413)
+        super().__init__(msg, **kw)
+
+
+class UnknownAppError(CallbackError):
+    """No keys are known for the app named in the URL (HTTP 404)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 404)
+        super().__init__(msg, **kw)
+
+
+class KeysUnavailableError(CallbackError):
+    """The app's keys cannot be read right now (HTTP 503: Feishu pushes again later)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 503)
+        kw.setdefault("retryable", True)
+        super().__init__(msg, **kw)
+
+
+class AmbiguousChatNameError(ValidationError):
+    """Several chats match a name: pass a more exact name or the ``chat_id``.
+
+    A :class:`ValidationError` because the *input* is ambiguous (the caller fixes it; retrying
+    cannot help), unlike ``ConflictError``, which means a state conflict worth retrying.
+    ``candidates`` holds the matching chats (``chat_id`` and ``name``); the message lists them.
+    """
+
+    def __init__(self, name: str, candidates: Sequence[Any], *, exact: bool) -> None:
+        self.name = name
+        self.candidates = list(candidates)
+        kind = "chats are named exactly" if exact else "chats have names containing"
+        listed = "; ".join(f"{c.chat_id} {c.name!r}" for c in self.candidates[:20])
+        more = f" (+{len(self.candidates) - 20} more)" if len(self.candidates) > 20 else ""
+        super().__init__(
+            f"{len(self.candidates)} {kind} {name!r}: {listed}{more}",
+            field="name",
+            hint="Use the chat_id or a more exact name.",
+        )
 
 
 # --- the one mapping table -------------------------------------------------------------------

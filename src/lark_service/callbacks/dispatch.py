@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ..errors import StorageUnavailableError
 from ..logging import get_logger
 from .models import CallbackEvent, CardActionEvent, LegacyCardActionEvent, parse_callback
 from .router import CallbackRouter, CardResponse, HandlerContext
@@ -49,10 +50,6 @@ R = TypeVar("R")
 CARD_UPDATE_PATH = "/open-apis/interactive/v1/card/update"
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
 _log = get_logger("lark_service.callbacks")
-
-
-class StorageUnavailableError(Exception):
-    """The outbox could not be written: the server must not acknowledge (it answers 503)."""
 
 
 @dataclass(eq=False)

@@ -21,7 +21,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import CallbackError, ReplayError, SignatureError
+from ..errors import (
+    CallbackError,
+    KeysUnavailableError,
+    MalformedCallbackError,
+    PayloadTooLargeError,
+    ReplayError,
+    SignatureError,
+    UnknownAppError,
+)
 from . import crypto
 from .keys import CallbackKeys, KeyLookup
 from .models import CallbackEvent, parse_callback, without_verification_token
@@ -56,39 +64,6 @@ DEFAULT_WINDOW = 300.0
 """Seconds a request timestamp may differ from our clock (replay protection)."""
 DEFAULT_MAX_BODY = 1024 * 1024
 """Largest accepted body in bytes (Feishu's callbacks are a few KB)."""
-
-
-class MalformedCallbackError(CallbackError):
-    """The body is not the JSON object of a callback (HTTP 400)."""
-
-    def __init__(self, msg: str, **kw: Any) -> None:
-        kw.setdefault("http_status", 400)
-        super().__init__(msg, **kw)
-
-
-class PayloadTooLargeError(CallbackError):
-    """The body is larger than the limit (HTTP 413)."""
-
-    def __init__(self, msg: str, **kw: Any) -> None:
-        kw.setdefault("http_status", 413)
-        super().__init__(msg, **kw)
-
-
-class UnknownAppError(CallbackError):
-    """No keys are known for the app named in the URL (HTTP 404)."""
-
-    def __init__(self, msg: str, **kw: Any) -> None:
-        kw.setdefault("http_status", 404)
-        super().__init__(msg, **kw)
-
-
-class KeysUnavailableError(CallbackError):
-    """The app's keys cannot be read right now (HTTP 503: Feishu pushes again later)."""
-
-    def __init__(self, msg: str, **kw: Any) -> None:
-        kw.setdefault("http_status", 503)
-        kw.setdefault("retryable", True)
-        super().__init__(msg, **kw)
 
 
 def _unauthorized(cls: type[CallbackError], msg: str, hint: str | None = None) -> CallbackError:

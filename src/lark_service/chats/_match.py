@@ -4,31 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import ValidationError
+from ..errors import AmbiguousChatNameError
 from .models import Chat
 
 __all__ = ["AmbiguousChatNameError", "pick_by_name"]
-
-
-class AmbiguousChatNameError(ValidationError):
-    """Several chats match a name: pass a more exact name or the ``chat_id``.
-
-    A :class:`~lark_service.errors.ValidationError` because the *input* is ambiguous (the
-    caller fixes it; retrying cannot help), unlike ``ConflictError``, which means a state
-    conflict worth retrying. ``candidates`` holds the matching chats; the message lists them.
-    """
-
-    def __init__(self, name: str, candidates: Sequence[Chat], *, exact: bool) -> None:
-        self.name = name
-        self.candidates = list(candidates)
-        kind = "chats are named exactly" if exact else "chats have names containing"
-        listed = "; ".join(f"{c.chat_id} {c.name!r}" for c in self.candidates[:20])
-        more = f" (+{len(self.candidates) - 20} more)" if len(self.candidates) > 20 else ""
-        super().__init__(
-            f"{len(self.candidates)} {kind} {name!r}: {listed}{more}",
-            field="name",
-            hint="Use the chat_id (client.chats.get_chat) or a more exact name.",
-        )
 
 
 def pick_by_name(name: str, chats: Sequence[Chat]) -> Chat | None:

@@ -1,0 +1,199 @@
+"""One event interface for everything lark-service does: requests, tokens, caches, callbacks.
+
+The pipeline, the credential pool, the contact cache and the callback path call :func:`emit`;
+subscribers receive an :class:`Event`. Logging is one subscriber; metrics (the ``metrics``
+extra) is another; a test can record events with :class:`EventRecorder`::
+
+    from lark_service import instrumentation
+
+    with instrumentation.EventRecorder() as events:
+        client.messaging.send_text_message("ou_1", "hi")
+    assert events.names() == ["request.started", "request.finished", ...]
+
+An emit with no subscriber costs one attribute read and a truth test. A subscriber that raises
+is logged once per subscriber and never breaks the call that emitted.
+
+Event names (``Event.name``) and their fields (``Event.fields``):
+
+=========================  ====================================================================
+``request.started``        method, path, family, attempt, request_id
+``request.finished``       method, path, family, attempt, request_id, status, code, outcome
+                           (``ok`` or the error class name), duration (s), log_id
+``request.retried``        method, path, family, request_id, reason, delay, retry_number
+``request.rate_limited``   method, path, family, request_id, retry_after (Feishu said wait)
+``pacing.waited``          family, key, delay (seconds the local pacing table held a call)
+``token.fetched``          kind, subject, duration, outcome
+``token.refreshed``        kind, subject (a background refresh ahead of expiry)
+``token.evicted``          kind, subject, reason
+``token.lock_waited``      kind, wait (seconds spent waiting for the refresh lock)
+``token.failed``           kind, error (class name)
+``token.expiry``           kind, subject, expires_in (seconds until the token expires)
+``cache.hit``              cache, field
+``cache.miss``             cache, field
+``callback.received``      kind (event/card)
+``callback.verified``      kind
+``callback.rejected``      kind, reason, status
+``callback.stored``        kind, event_type
+``callback.duplicate``     kind, event_type
+``callback.dispatched``    kind, event_type, dispatcher
+``callback.handled``       event_type, duration, outcome
+``callback.failed``        event_type, error, attempt
+``callback.dead_lettered`` event_type, reason
+=========================  ====================================================================
+
+Every event also carries ``app_id`` (None when there is none) and ``time`` (``time.time()``).
+Never put secrets, token values, message ids or user ids in ``fields`` that a metrics
+subscriber would turn into labels: ``subject`` is a kind (``app``/``tenant``/``user``), not a
+user id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+__all__ = [
+    "Event",
+    "EventRecorder",
+    "Subscriber",
+    "emit",
+    "enabled",
+    "subscribe",
+    "subscribed",
+    "unsubscribe",
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened: ``name`` (see the module docstring), the app, and fields."""
+
+    name: str
+    app_id: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    time: float = 0.0
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+
+Subscriber = Callable[[Event], None]
+
+
+class _Hub:
+    __slots__ = ("failed", "lock", "subscribers")
+
+    def __init__(self) -> None:
+        self.subscribers: tuple[Subscriber, ...] = ()
+        self.lock = threading.Lock()
+        self.failed: set[int] = set()
+
+
+_hub = _Hub()
+
+
+def subscribe(subscriber: Subscriber) -> Subscriber:
+    """Call ``subscriber(event)`` for every event from now on (usable as a decorator).
+
+    Subscribers run synchronously in the thread (or event loop) that emitted: keep them quick
+    and never block. Subscribing the same callable twice is a no-op.
+    """
+    with _hub.lock:
+        if subscriber not in _hub.subscribers:
+            _hub.subscribers = (*_hub.subscribers, subscriber)
+    return subscriber
+
+
+def unsubscribe(subscriber: Subscriber) -> None:
+    """Stop calling ``subscriber`` (no error when it was not subscribed)."""
+    with _hub.lock:
+        _hub.subscribers = tuple(s for s in _hub.subscribers if s != subscriber)
+
+
+@contextlib.contextmanager
+def subscribed(subscriber: Subscriber) -> Iterator[Subscriber]:
+    """``with subscribed(fn):`` subscribe for the block only."""
+    subscribe(subscriber)
+    try:
+        yield subscriber
+    finally:
+        unsubscribe(subscriber)
+
+
+def enabled() -> bool:
+    """Whether anything listens (emitters may skip building costly fields when not)."""
+    return bool(_hub.subscribers)
+
+
+def emit(name: str, app_id: str | None = None, **fields: Any) -> None:
+    """Tell every subscriber that ``name`` happened. Never raises."""
+    subscribers = _hub.subscribers
+    if not subscribers:
+        return
+    event = Event(name, app_id, fields, time.time())
+    for subscriber in subscribers:
+        try:
+            subscriber(event)
+        except Exception:
+            key = id(subscriber)
+            if key not in _hub.failed:
+                _hub.failed.add(key)
+                from .logging import get_logger
+
+                get_logger("lark_service.instrumentation").exception(
+                    "instrumentation subscriber %r failed (reported once)", subscriber
+                )
+
+
+class EventRecorder:
+    """A subscriber that keeps every event, for tests: ``with EventRecorder() as events:``."""
+
+    def __init__(self, *, prefix: str | None = None) -> None:
+        self.prefix = prefix
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if self.prefix is None or event.name.startswith(self.prefix):
+            with self._lock:
+                self.events.append(event)
+
+    def names(self) -> list[str]:
+        """The names of the events seen so far, in order."""
+        with self._lock:
+            return [e.name for e in self.events]
+
+    def named(self, name: str) -> list[Event]:
+        """The events called ``name``."""
+        with self._lock:
+            return [e for e in self.events if e.name == name]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
+
+    def __enter__(self) -> EventRecorder:
+        subscribe(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        unsubscribe(self)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
