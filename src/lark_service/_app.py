@@ -1,52 +1,21 @@
-"""Which app a call runs as, and with which secret and base URL (ARCHITECTURE §2)."""
+"""Which app a call runs as, and with which secret and base URL (ARCHITECTURE §2).
+
+The values (:class:`AppCredentials`, :class:`AppSource`) live in ``lark_service.apps._types``
+and are re-exported here; the dependency runs one way only (``_app`` -> ``apps``), so the
+registry never imports the resolver.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
 
 from . import errors
+from .apps._types import AppCredentials, AppSource, secret_fingerprint
 from .config import Settings
 
 __all__ = ["AppCredentials", "AppResolver", "AppSource", "secret_fingerprint"]
-
-
-def secret_fingerprint(secret: str) -> str:
-    """A short, non-reversible digest of a secret: keys tokens to the secret that fetched them."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class AppCredentials:
-    """An app as the pipeline needs it. The secret never appears in ``repr``."""
-
-    app_id: str
-    app_secret: str = field(repr=False)
-    base_url: str
-    source: Literal["argument", "env", "registry"]
-    status: Literal["active", "disabled"] = "active"
-    fingerprint: str = field(default="", repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", secret_fingerprint(self.app_secret))
-
-
-class AppSource(Protocol):
-    """A registry of apps (the config database), consulted for app ids not given ad hoc."""
-
-    def get_app(self, app_id: str) -> AppCredentials | None:
-        """The app, or None when it is not registered (disabled apps are returned too)."""
-
-    def active_app_ids(self) -> list[str]:
-        """The ids of every active app."""
-
-    def is_fresh(self) -> bool:
-        """Whether the two methods above answer from memory now (no database I/O)."""
 
 
 class AppResolver:
