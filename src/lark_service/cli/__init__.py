@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from typing import Any
 
 import click
 
 from .._version import __version__
+from ._common import handle_error
 
 __all__ = ["cli", "main"]
 
@@ -34,7 +36,20 @@ _COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The top-level group: errors no command handled still get the one error display
+    (a clear line, the extra to install, CLI terms) instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not isinstance(exc, click.ClickException | click.exceptions.Exit):
+                handle_error(exc, ctx.invoked_subcommand)
+            raise
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="lark-service")
 def cli() -> None:
     """Feishu/Lark for internal services: send messages, manage apps and tokens, run the

@@ -7,7 +7,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from ._common import console, print_json, user_errors
+from ._common import console, markup_safe, print_json, user_errors
 
 __all__ = ["cache"]
 
@@ -76,13 +76,15 @@ def stats(app_id: str | None, as_json: bool) -> None:
 
     out = console()
     out.print(
-        f"{found.database}  ttl {found.ttl:g} s, negative ttl {found.negative_ttl:g} s",
+        markup_safe(
+            f"{found.database}  ttl {found.ttl:g} s, negative ttl {found.negative_ttl:g} s"
+        ),
         highlight=False,
     )
     table = Table("app_id", "rows", "live", "expired", "negative")
     for app, numbers in found.apps.items():
         table.add_row(
-            app,
+            markup_safe(app),
             str(numbers["rows"]),
             str(numbers["live"]),
             str(numbers["rows"] - numbers["live"]),
@@ -108,4 +110,4 @@ def clear(app_id: str | None, expired_only: bool) -> None:
     removed = _open().clear(app_id, expired_only=expired_only)
     which = "expired " if expired_only else ""
     scope = f" of app {app_id}" if app_id else ""
-    console().print(f"removed {removed} {which}cached users{scope}", highlight=False)
+    console().print(markup_safe(f"removed {removed} {which}cached users{scope}"), highlight=False)

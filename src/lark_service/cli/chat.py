@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._common import app_options, console, make_client, print_json, user_errors
+from ._common import app_options, console, make_client, markup_safe, print_json, user_errors
 
 __all__ = ["chat"]
 
@@ -41,7 +41,7 @@ def find(name: str, as_json: bool, app_id: str | None, base_url: str | None) -> 
     ]
     for key, value in rows:
         if value is not None and value != "":
-            table.add_row(f"[bold]{key}[/]", str(value))
+            table.add_row(f"[bold]{key}[/]", markup_safe(value))
     console().print(table)
 
 
@@ -60,7 +60,11 @@ def list_(as_json: bool, app_id: str | None, base_url: str | None) -> None:
 
     table = Table("chat_id", "name", "description")
     for item in chats:
-        table.add_row(item.chat_id, item.name or "", item.description or "")
+        table.add_row(
+            markup_safe(item.chat_id),
+            markup_safe(item.name or ""),
+            markup_safe(item.description or ""),
+        )
     console().print(table)
 
 

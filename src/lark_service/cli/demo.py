@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ._common import console, user_errors
+from ._common import console, markup_safe, user_errors
 
 __all__ = ["demo"]
 
@@ -58,10 +58,10 @@ def demo(keep_running: bool) -> None:
             table.add_column(column)
         for message in emu.messages():
             table.add_row(
-                message.message_id,
-                str(message.receive_id),
-                message.msg_type,
-                json.dumps(message.content, ensure_ascii=False),
+                markup_safe(message.message_id),
+                markup_safe(message.receive_id),
+                markup_safe(message.msg_type),
+                markup_safe(json.dumps(message.content, ensure_ascii=False)),
             )
         out.print(table)
         fetches = emu.token_fetches()

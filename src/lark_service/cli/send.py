@@ -15,7 +15,16 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from ..errors import ValidationError
-from ._common import app_options, console, err_console, make_client, print_json, user_errors
+from ._common import (
+    app_options,
+    cli_terms,
+    console,
+    err_console,
+    make_client,
+    markup_safe,
+    print_json,
+    user_errors,
+)
 
 __all__ = ["send"]
 
@@ -50,8 +59,11 @@ def _report(message: Any, receive_id: str, as_json: bool) -> None:
         print_json(message.model_dump(mode="json"))
         return
     console().print(
-        f"[green]sent[/] {message.message_id} to {receive_id} "
-        f"(chat {message.chat_id}, request_id {message.request_id})",
+        "[green]sent[/] "
+        + markup_safe(
+            f"{message.message_id} to {receive_id} "
+            f"(chat {message.chat_id}, request_id {message.request_id})"
+        ),
         highlight=False,
     )
 
@@ -325,11 +337,12 @@ def _summary(result: Any) -> None:
     table.add_column("message_id / error")
     for item in result:
         if item.ok:
-            table.add_row(item.receive_id, "[green]sent[/]", item.message_id)
+            table.add_row(
+                markup_safe(item.receive_id), "[green]sent[/]", markup_safe(item.message_id)
+            )
         else:
             error = item.error
             code = f" [{error.code}]" if error.code is not None else ""
-            table.add_row(
-                item.receive_id, "[red]failed[/]", f"{type(error).__name__}{code}: {error.msg}"
-            )
+            text = f"{type(error).__name__}{code}: {cli_terms(error.msg)}"
+            table.add_row(markup_safe(item.receive_id), "[red]failed[/]", markup_safe(text))
     out.print(table)

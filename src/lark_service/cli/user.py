@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from ._common import app_options, console, err_console, make_client, print_json, user_errors
+from ._common import (
+    app_options,
+    console,
+    err_console,
+    make_client,
+    markup_safe,
+    print_json,
+    user_errors,
+)
 
 __all__ = ["user"]
 
@@ -68,7 +76,7 @@ def lookup(
     ]
     for name, value in rows:
         if value:
-            table.add_row(f"[bold]{name}[/]", str(value))
+            table.add_row(f"[bold]{name}[/]", markup_safe(value))
     console().print(table)
 
 
@@ -103,7 +111,7 @@ def sync(
             console=err_console(),
             transient=as_json,
         ) as progress:
-            task = progress.add_task(f"department {department_id}", total=None)
+            task = progress.add_task(markup_safe(f"department {department_id}"), total=None)
 
             def on_progress(done: int, total: int | None) -> None:
                 progress.update(task, completed=done, total=total)
@@ -121,6 +129,7 @@ def sync(
         return
     scope = " and its sub-departments" if recursive else ""
     console().print(
-        f"[green]cached[/] {len(users)} users of department {department_id}{scope} for app {app}",
+        "[green]cached[/] "
+        + markup_safe(f"{len(users)} users of department {department_id}{scope} for app {app}"),
         highlight=False,
     )
