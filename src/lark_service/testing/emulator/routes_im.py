@@ -44,7 +44,9 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -60,6 +62,7 @@ __all__ = [
     "MAX_EDITS",
     "MSG_TYPES",
     "RECEIVE_ID_TYPES",
+    "ROUTE_TABLE",
     "TEXT_BODY_LIMIT",
     "ImState",
     "RateLimits",
@@ -99,6 +102,8 @@ MAX_EDITS = 20
 _MINUTE = 60.0
 CARD_UPDATE_DAYS = 14
 UUID_MAX_LENGTH = 50
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 _REQUIRED_KEY = {
     "text": "text",
@@ -594,73 +599,75 @@ async def _late(im: ImState) -> None:
 
 @dataclass
 class _Part:
+    """One part of a multipart body, as bytes."""
+
     name: str
     filename: str | None
     content_type: str | None
     data: bytes
 
 
-def _parse_form(content_type: str, body: bytes) -> dict[str, _Part]:
-    """Every part of a multipart body as bytes, with or without a filename (the official SDK
-    sends files without one)."""
-    kind, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
-    if kind != b"multipart/form-data" or not boundary:
-        raise FeishuError(234001, "Invalid request param, ext=expected multipart/form-data")
-    parts: dict[str, _Part] = {}
-    headers: dict[str, bytes] = {}
-    field_name = bytearray()
-    field_value = bytearray()
-    data = bytearray()
+class _BinaryPartsParser(MultiPartParser):
+    """Starlette's multipart parser, keeping parts without a filename as bytes.
 
-    def on_part_begin() -> None:
-        headers.clear()
-        data.clear()
+    The official SDK sends files without a filename; Starlette would decode such a part as
+    text (and lose bytes that are not UTF-8), so this parser stores every part as a
+    :class:`_Part`. Files with a filename go through Starlette's ``UploadFile`` as usual.
+    """
 
-    def on_header_field(buf: bytes, start: int, end: int) -> None:
-        field_name.extend(buf[start:end])
-
-    def on_header_value(buf: bytes, start: int, end: int) -> None:
-        field_value.extend(buf[start:end])
-
-    def on_header_end() -> None:
-        headers[field_name.decode("latin-1").lower()] = bytes(field_value)
-        field_name.clear()
-        field_value.clear()
-
-    def on_part_data(buf: bytes, start: int, end: int) -> None:
-        data.extend(buf[start:end])
-
-    def on_part_end() -> None:
-        _, params = parse_options_header(headers.get("content-disposition", b""))
-        name = params.get(b"name", b"").decode("utf-8", "replace")
-        filename = params.get(b"filename")
-        if name:
-            parts[name] = _Part(
-                name,
-                filename.decode("utf-8", "replace") if filename is not None else None,
-                _text(headers.get("content-type")),
-                bytes(data),
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is not None:
+            super().on_part_end()
+            return
+        headers = dict(part.item_headers)
+        content_type = headers.get(b"content-type")
+        self.items.append(
+            (
+                part.field_name,
+                _Part(  # type: ignore[arg-type]  # FormData holds what the parser stores
+                    part.field_name,
+                    None,
+                    content_type.decode("latin-1") if content_type is not None else None,
+                    bytes(part.data),
+                ),
             )
+        )
 
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
-    parser.write(body)
-    parser.finalize()
+
+async def _read_form(request: Request, limit: int) -> dict[str, _Part]:
+    """Every part of the request's ``multipart/form-data`` body (234001 if it is not one).
+
+    Parts may be up to ``limit`` bytes and one more, so that an upload over Feishu's limit
+    gets Feishu's own error (234006) rather than the parser's."""
+    kind, _ = parse_options_header(request.headers.get("content-type", ""))
+    if kind != b"multipart/form-data":
+        raise FeishuError(234001, "Invalid request param, ext=expected multipart/form-data")
+    parser = _BinaryPartsParser(request.headers, request.stream(), max_part_size=limit + 1)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        if "exceeded maximum size" in exc.message:
+            raise _upload_error(
+                234006, f"The file size exceed the max value, ext=limit {limit // 1048576}M"
+            ) from None
+        raise _upload_error(234001, f"Invalid request param, ext={exc.message}") from None
+    parts: dict[str, _Part] = {}
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                parts[name] = _Part(name, value.filename, value.content_type, await value.read())
+            elif isinstance(value, _Part):
+                parts[name] = value
+    finally:
+        await form.close()
     return parts
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", "replace")
+def _field(form: dict[str, _Part], name: str) -> str | None:
+    """A text field of the form (``None`` when absent)."""
+    part = form.get(name)
+    return None if part is None else part.data.decode("utf-8", "replace")
 
 
 def _upload_error(code: int, msg: str) -> FeishuError:
@@ -708,9 +715,7 @@ def _download(upload: Upload) -> Response:
     )
 
 
-def _binary_endpoint(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
+def _binary_endpoint(handler: Handler) -> Handler:
     """A download route: its Feishu errors, too, carry a canonical ``Content-Type``."""
 
     async def wrapped(request: Request) -> Response:
@@ -727,322 +732,392 @@ def _binary_endpoint(
     return wrapped
 
 
-# -- routes -------------------------------------------------------------------------------------
+# -- endpoints --------------------------------------------------------------------------------
+#
+# Each handler is a plain module-level function: the emulator's state is the app's
+# (``request.app.state.emulator``, set by ``EmulatorApp``), so nothing needs a closure.
+
+
+def _emulator(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+def _message_id(request: Request) -> str:
+    return str(request.path_params["message_id"])
+
+
+async def _read_body(request: Request) -> dict[str, Any]:
+    return await read_json(
+        request, code=230001, msg="Your request contains an invalid request parameter"
+    )
+
+
+# -- messages: send, reply, edit, recall, get -------------------------------------------------
+
+
+async def send_message(request: Request) -> Response:
+    """``POST /open-apis/im/v1/messages?receive_id_type=``."""
+    state = _emulator(request)
+    im = im_state(state)
+    caller = authenticate(request, state, kinds=("tenant", "user"))
+    id_type = request.query_params.get("receive_id_type")
+    if id_type not in RECEIVE_ID_TYPES:
+        raise invalid_param("receive_id_type is required: one of " + ", ".join(RECEIVE_ID_TYPES))
+    body = await _read_body(request)
+    receive_id = body.get("receive_id")
+    if not isinstance(receive_id, str) or not receive_id:
+        raise invalid_param("receive_id is required")
+    msg_type, content, raw, uuid = _read_message_body(body)
+    with state.lock:
+        chat_id = _resolve_chat(state, caller, id_type, receive_id)
+        _check_resources(im, caller.app_id, msg_type, content)
+        # A retry with a known uuid is answered with the stored message before the rate
+        # limits are counted: it sends nothing, so it must not be throttled.
+        if uuid:
+            duplicate = state.find_duplicate(caller.app_id, uuid)
+            if duplicate is not None:
+                return ok(message_data(duplicate))
+        im.check_rate(caller.app_id, chat_id, state.clock.now())
+        message = _new_message(
+            state,
+            caller,
+            request,
+            msg_type=msg_type,
+            content=content,
+            raw=raw,
+            chat_id=chat_id,
+            uuid=uuid,
+            receive_id=receive_id,
+            receive_id_type=id_type,
+        )
+    await _late(im)
+    return ok(message_data(message))
+
+
+async def reply_message(request: Request) -> Response:
+    """``POST /open-apis/im/v1/messages/:message_id/reply``."""
+    state = _emulator(request)
+    im = im_state(state)
+    caller = authenticate(request, state, kinds=("tenant", "user"))
+    body = await _read_body(request)
+    msg_type, content, raw, uuid = _read_message_body(body)
+    in_thread = body.get("reply_in_thread", False)
+    if not isinstance(in_thread, bool):
+        raise invalid_param("reply_in_thread must be a boolean")
+    with state.lock:
+        parent = _live(state, _message_id(request))
+        chat = state.get_chat(parent.chat_id)
+        if chat is not None and not chat.has_bot(caller.app_id):
+            raise FeishuError(230002, "Bot/User can NOT be out of the chat.")
+        _check_resources(im, caller.app_id, msg_type, content)
+        if uuid:
+            duplicate = state.find_duplicate(caller.app_id, uuid)
+            if duplicate is not None:
+                return ok(message_data(duplicate))
+        im.check_rate(caller.app_id, parent.chat_id, state.clock.now())
+        thread_id = parent.thread_id
+        if in_thread and not thread_id:
+            thread_id = "omt_" + secrets.token_hex(8)
+            state.update_message(parent.message_id, thread_id=thread_id)
+        message = _new_message(
+            state,
+            caller,
+            request,
+            msg_type=msg_type,
+            content=content,
+            raw=raw,
+            chat_id=parent.chat_id,
+            uuid=uuid,
+            root_id=parent.root_id or parent.message_id,
+            parent_id=parent.message_id,
+            thread_id=thread_id if in_thread or parent.thread_id else None,
+        )
+    await _late(im)
+    return ok(message_data(message))
+
+
+async def edit_message(request: Request) -> Response:
+    """``PUT /open-apis/im/v1/messages/:message_id``: text and post, 20 edits at most."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant",))
+    body = await _read_body(request)
+    msg_type = body.get("msg_type")
+    if msg_type not in ("text", "post"):
+        raise invalid_param("msg_type must be text or post")
+    content = validate_content(msg_type, body.get("content"))
+    _check_size(msg_type, body["content"])
+    with state.lock:
+        message = _live(state, _message_id(request))
+        _own(message, caller)
+        if message.msg_type not in ("text", "post"):
+            raise FeishuError(
+                230054, f"This operation is not supported for {message.msg_type} messages."
+            )
+        edits = int(message.attrs.get("edit_count", 0))
+        if edits >= MAX_EDITS:
+            raise invalid_param(f"the message was edited {MAX_EDITS} times, the maximum")
+        rendered, mentions = _render_mentions(state, caller.app_id, caller.tenant_key, content)
+        attrs = {**message.attrs, "edit_count": edits + 1}
+        attrs.pop("rendered_content", None)
+        attrs["mentions"] = mentions
+        if rendered is not None:
+            attrs["rendered_content"] = rendered
+        updated = state.update_message(
+            message.message_id,
+            msg_type=msg_type,
+            content=content,
+            content_raw=body["content"],
+            updated=True,
+            update_time=state.clock.now_ms(),
+            attrs=attrs,
+        )
+    await _late(im_state(state))
+    return ok(message_data(updated))
+
+
+async def recall_message(request: Request) -> Response:
+    """``DELETE /open-apis/im/v1/messages/:message_id``."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant", "user"))
+    with state.lock:
+        message = _live(state, _message_id(request))
+        _own(message, caller)
+        state.update_message(message.message_id, deleted=True, update_time=state.clock.now_ms())
+    await _late(im_state(state))
+    return ok({})
+
+
+async def get_message(request: Request) -> Response:
+    """``GET /open-apis/im/v1/messages/:message_id`` (``items: [Message]``)."""
+    state = _emulator(request)
+    authenticate(request, state, kinds=("tenant", "user"))
+    message = _stored(state, _message_id(request))
+    return ok({"items": [message_data(message)]})
+
+
+# -- cards: update a shared card --------------------------------------------------------------
+
+
+async def patch_card(request: Request) -> Response:
+    """``PATCH /open-apis/im/v1/messages/:message_id``: a shared card, within 14 days."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant", "user"))
+    body = await _read_body(request)
+    content = validate_content("interactive", body.get("content"))
+    _check_size("interactive", body["content"])
+    with state.lock:
+        message = _live(state, _message_id(request))
+        _own(message, caller)
+        if message.msg_type != "interactive":
+            raise FeishuError(
+                230054, f"This operation is not supported for {message.msg_type} messages."
+            )
+        now_ms = state.clock.now_ms()
+        if now_ms - message.create_time > CARD_UPDATE_DAYS * 86_400_000:
+            raise FeishuError(230031, "Message can only be modified within 14 days after sending.")
+        if not _shared_card(message.content) or not _shared_card(content):
+            raise invalid_param(
+                'only shared cards can be updated: "config": {"update_multi": true} '
+                "is needed before and after the update"
+            )
+        attrs = {**message.attrs, "card_updates": int(message.attrs.get("card_updates", 0)) + 1}
+        state.update_message(
+            message.message_id,
+            content=content,
+            content_raw=body["content"],
+            updated=True,
+            update_time=now_ms,
+            attrs=attrs,
+        )
+    await _late(im_state(state))
+    return ok({})
+
+
+# -- images and files: upload, download -------------------------------------------------------
+
+
+async def upload_image(request: Request) -> Response:
+    """``POST /open-apis/im/v1/images`` (multipart: ``image_type``, ``image``)."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant", "user"))
+    form = await _read_form(request, IMAGE_LIMIT)
+    image_type = _field(form, "image_type")
+    if image_type not in IMAGE_TYPES:
+        raise _upload_error(234001, "Invalid request param, ext=image_type: message or avatar")
+    if "image" not in form:
+        raise _upload_error(234001, "Invalid request param, ext=image is required")
+    data = form["image"].data
+    _check_upload_size(data, IMAGE_LIMIT, "image")
+    mime = _image_mime(data)
+    if mime is None:
+        raise _upload_error(234001, "Invalid request param, ext=unsupported image format")
+    key = "img_v3_" + secrets.token_hex(14) + "g"
+    upload = Upload(
+        key=key,
+        app_id=caller.app_id,
+        kind="image",
+        data=data,
+        file_type=image_type,
+        file_name=form["image"].filename or f"{key}.{mime.split('/')[-1]}",
+        content_type=mime,
+        created=state.clock.now(),
+    )
+    with state.lock:
+        im_state(state).add_upload(upload)
+    await _late(im_state(state))
+    return ok({"image_key": key})
+
+
+async def upload_file(request: Request) -> Response:
+    """``POST /open-apis/im/v1/files`` (multipart: ``file_type``, ``file_name``, ``file``)."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant", "user"))
+    form = await _read_form(request, FILE_LIMIT)
+    file_type = _field(form, "file_type")
+    if file_type not in FILE_TYPES:
+        raise _upload_error(
+            234001, "Invalid request param, ext=file_type: " + ", ".join(FILE_TYPES)
+        )
+    file_name = _field(form, "file_name") or ""
+    if not file_name:
+        raise _upload_error(234001, "Invalid request param, ext=file_name is required")
+    # ``duration`` is optional; the official SDK sends an unset one as "None", which
+    # Feishu accepts, so it is not checked.
+    if "file" not in form:
+        raise _upload_error(234001, "Invalid request param, ext=file is required")
+    data = form["file"].data
+    _check_upload_size(data, FILE_LIMIT, "file")
+    key = "file_v3_" + secrets.token_hex(14) + "g"
+    upload = Upload(
+        key=key,
+        app_id=caller.app_id,
+        kind="file",
+        data=data,
+        file_type=file_type,
+        file_name=file_name,
+        content_type=form["file"].content_type or "application/octet-stream",
+        created=state.clock.now(),
+    )
+    with state.lock:
+        im_state(state).add_upload(upload)
+    await _late(im_state(state))
+    return ok({"file_key": key})
+
+
+def _own_upload(state: EmulatorState, caller: Caller, key: str, kind: str) -> Upload:
+    with state.lock:
+        upload = im_state(state).upload(key, kind)
+    if upload is None:
+        raise _upload_error(234001, f"Invalid request param, ext={kind} key not found")
+    if upload.app_id != caller.app_id:
+        raise _upload_error(234002, "Unauthorized, ext=the resource belongs to another app")
+    return upload
+
+
+async def download_image(request: Request) -> Response:
+    """``GET /open-apis/im/v1/images/:image_key`` (an image this app uploaded)."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant",))
+    return _download(_own_upload(state, caller, request.path_params["key"], "image"))
+
+
+async def download_file(request: Request) -> Response:
+    """``GET /open-apis/im/v1/files/:file_key`` (a file this app uploaded)."""
+    state = _emulator(request)
+    caller = authenticate(request, state, kinds=("tenant",))
+    return _download(_own_upload(state, caller, request.path_params["key"], "file"))
+
+
+# -- resources: a message's image or file -----------------------------------------------------
+
+
+async def download_resource(request: Request) -> Response:
+    """``GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=``."""
+    state = _emulator(request)
+    authenticate(request, state, kinds=("tenant", "user"))
+    kind = request.query_params.get("type")
+    if kind not in ("image", "file"):
+        raise _upload_error(234001, "Invalid request param, ext=type: image or file")
+    key = request.path_params["key"]
+    with state.lock:
+        message = _live(state, _message_id(request))
+        if message.msg_type == "interactive":
+            raise _upload_error(
+                234043, "Unsupported message type, ext=card resources cannot be downloaded"
+            )
+        if (kind, key) not in _resource_keys(message):
+            raise _upload_error(
+                234001, f"Invalid request param, ext={kind} {key} is not in the message"
+            )
+        upload = im_state(state).upload(key, kind)
+    if upload is None:
+        raise _upload_error(234001, f"Invalid request param, ext={kind} {key} not found")
+    return _download(upload)
+
+
+# -- control: /_emulator/im/... ---------------------------------------------------------------
+
+
+async def control_rate_limits(request: Request) -> Response:
+    """``GET|POST /_emulator/im/rate_limits``."""
+    im = im_state(_emulator(request))
+    if request.method == "POST":
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+            limits = im.set_rate_limits(
+                per_app=body.get("per_app"),
+                per_receiver=body.get("per_receiver"),
+                window=float(body.get("window", 1.0)),
+                per_app_per_minute=body.get("per_app_per_minute"),
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(limits.to_dict())
+    return JSONResponse(im.limits.to_dict())
+
+
+async def control_uploads(request: Request) -> Response:
+    """``GET /_emulator/im/uploads``."""
+    state = _emulator(request)
+    with state.lock:
+        items = [u.to_dict() for u in im_state(state).uploads.values()]
+    return JSONResponse({"items": items})
+
+
+# -- the route table ----------------------------------------------------------------------------
+
+_MESSAGE = MESSAGES_PATH + "/{message_id}"
+
+ROUTE_TABLE: tuple[tuple[str, str, Handler], ...] = (
+    # messages
+    ("POST", MESSAGES_PATH, send_message),
+    ("POST", _MESSAGE + "/reply", reply_message),
+    ("PUT", _MESSAGE, edit_message),
+    ("DELETE", _MESSAGE, recall_message),
+    ("GET", _MESSAGE, get_message),
+    # cards
+    ("PATCH", _MESSAGE, patch_card),
+    # resources
+    ("GET", _MESSAGE + "/resources/{key}", _binary_endpoint(download_resource)),
+    # images and files
+    ("POST", IMAGES_PATH, upload_image),
+    ("GET", IMAGES_PATH + "/{key}", _binary_endpoint(download_image)),
+    ("POST", FILES_PATH, upload_file),
+    ("GET", FILES_PATH + "/{key}", _binary_endpoint(download_file)),
+    # control
+    ("GET", "/_emulator/im/rate_limits", control_rate_limits),
+    ("POST", "/_emulator/im/rate_limits", control_rate_limits),
+    ("GET", "/_emulator/im/uploads", control_uploads),
+)
+"""``(method, path, handler)`` of every IM endpoint and ``/_emulator/im/`` control."""
 
 
 def routes(state: EmulatorState) -> list[BaseRoute]:
-    """IM message, image and file endpoints, plus ``/_emulator/im/...`` controls."""
+    """IM message, image and file endpoints, plus ``/_emulator/im/...`` controls.
 
-    def im() -> ImState:
-        return im_state(state)
-
-    async def send_message(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant", "user"))
-        id_type = request.query_params.get("receive_id_type")
-        if id_type not in RECEIVE_ID_TYPES:
-            raise invalid_param(
-                "receive_id_type is required: one of " + ", ".join(RECEIVE_ID_TYPES)
-            )
-        body = await read_json(
-            request, code=230001, msg="Your request contains an invalid request parameter"
-        )
-        receive_id = body.get("receive_id")
-        if not isinstance(receive_id, str) or not receive_id:
-            raise invalid_param("receive_id is required")
-        msg_type, content, raw, uuid = _read_message_body(body)
-        with state.lock:
-            chat_id = _resolve_chat(state, caller, id_type, receive_id)
-            _check_resources(im(), caller.app_id, msg_type, content)
-            # A retry with a known uuid is answered with the stored message before the rate
-            # limits are counted: it sends nothing, so it must not be throttled.
-            if uuid:
-                duplicate = state.find_duplicate(caller.app_id, uuid)
-                if duplicate is not None:
-                    return ok(message_data(duplicate))
-            im().check_rate(caller.app_id, chat_id, state.clock.now())
-            message = _new_message(
-                state,
-                caller,
-                request,
-                msg_type=msg_type,
-                content=content,
-                raw=raw,
-                chat_id=chat_id,
-                uuid=uuid,
-                receive_id=receive_id,
-                receive_id_type=id_type,
-            )
-        await _late(im())
-        return ok(message_data(message))
-
-    async def reply_message(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant", "user"))
-        body = await read_json(
-            request, code=230001, msg="Your request contains an invalid request parameter"
-        )
-        msg_type, content, raw, uuid = _read_message_body(body)
-        in_thread = body.get("reply_in_thread", False)
-        if not isinstance(in_thread, bool):
-            raise invalid_param("reply_in_thread must be a boolean")
-        with state.lock:
-            parent = _live(state, request.path_params["message_id"])
-            chat = state.get_chat(parent.chat_id)
-            if chat is not None and not chat.has_bot(caller.app_id):
-                raise FeishuError(230002, "Bot/User can NOT be out of the chat.")
-            _check_resources(im(), caller.app_id, msg_type, content)
-            if uuid:
-                duplicate = state.find_duplicate(caller.app_id, uuid)
-                if duplicate is not None:
-                    return ok(message_data(duplicate))
-            im().check_rate(caller.app_id, parent.chat_id, state.clock.now())
-            thread_id = parent.thread_id
-            if in_thread and not thread_id:
-                thread_id = "omt_" + secrets.token_hex(8)
-                state.update_message(parent.message_id, thread_id=thread_id)
-            message = _new_message(
-                state,
-                caller,
-                request,
-                msg_type=msg_type,
-                content=content,
-                raw=raw,
-                chat_id=parent.chat_id,
-                uuid=uuid,
-                root_id=parent.root_id or parent.message_id,
-                parent_id=parent.message_id,
-                thread_id=thread_id if in_thread or parent.thread_id else None,
-            )
-        await _late(im())
-        return ok(message_data(message))
-
-    async def edit_message(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant",))
-        body = await read_json(
-            request, code=230001, msg="Your request contains an invalid request parameter"
-        )
-        msg_type = body.get("msg_type")
-        if msg_type not in ("text", "post"):
-            raise invalid_param("msg_type must be text or post")
-        content = validate_content(msg_type, body.get("content"))
-        _check_size(msg_type, body["content"])
-        with state.lock:
-            message = _live(state, request.path_params["message_id"])
-            _own(message, caller)
-            if message.msg_type not in ("text", "post"):
-                raise FeishuError(
-                    230054, f"This operation is not supported for {message.msg_type} messages."
-                )
-            edits = int(message.attrs.get("edit_count", 0))
-            if edits >= MAX_EDITS:
-                raise invalid_param(f"the message was edited {MAX_EDITS} times, the maximum")
-            rendered, mentions = _render_mentions(state, caller.app_id, caller.tenant_key, content)
-            attrs = {**message.attrs, "edit_count": edits + 1}
-            attrs.pop("rendered_content", None)
-            attrs["mentions"] = mentions
-            if rendered is not None:
-                attrs["rendered_content"] = rendered
-            updated = state.update_message(
-                message.message_id,
-                msg_type=msg_type,
-                content=content,
-                content_raw=body["content"],
-                updated=True,
-                update_time=state.clock.now_ms(),
-                attrs=attrs,
-            )
-        await _late(im())
-        return ok(message_data(updated))
-
-    async def patch_card(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant", "user"))
-        body = await read_json(
-            request, code=230001, msg="Your request contains an invalid request parameter"
-        )
-        content = validate_content("interactive", body.get("content"))
-        _check_size("interactive", body["content"])
-        with state.lock:
-            message = _live(state, request.path_params["message_id"])
-            _own(message, caller)
-            if message.msg_type != "interactive":
-                raise FeishuError(
-                    230054, f"This operation is not supported for {message.msg_type} messages."
-                )
-            now_ms = state.clock.now_ms()
-            if now_ms - message.create_time > CARD_UPDATE_DAYS * 86_400_000:
-                raise FeishuError(
-                    230031, "Message can only be modified within 14 days after sending."
-                )
-            if not _shared_card(message.content) or not _shared_card(content):
-                raise invalid_param(
-                    'only shared cards can be updated: "config": {"update_multi": true} '
-                    "is needed before and after the update"
-                )
-            attrs = {**message.attrs, "card_updates": int(message.attrs.get("card_updates", 0)) + 1}
-            state.update_message(
-                message.message_id,
-                content=content,
-                content_raw=body["content"],
-                updated=True,
-                update_time=now_ms,
-                attrs=attrs,
-            )
-        await _late(im())
-        return ok({})
-
-    async def recall_message(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant", "user"))
-        with state.lock:
-            message = _live(state, request.path_params["message_id"])
-            _own(message, caller)
-            state.update_message(message.message_id, deleted=True, update_time=state.clock.now_ms())
-        await _late(im())
-        return ok({})
-
-    async def get_message(request: Request) -> Response:
-        authenticate(request, state, kinds=("tenant", "user"))
-        message = _stored(state, request.path_params["message_id"])
-        return ok({"items": [message_data(message)]})
-
-    async def upload_image(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant", "user"))
-        form = _parse_form(request.headers.get("content-type", ""), await request.body())
-        image_type = form["image_type"].data.decode() if "image_type" in form else None
-        if image_type not in IMAGE_TYPES:
-            raise _upload_error(234001, "Invalid request param, ext=image_type: message or avatar")
-        if "image" not in form:
-            raise _upload_error(234001, "Invalid request param, ext=image is required")
-        data = form["image"].data
-        _check_upload_size(data, IMAGE_LIMIT, "image")
-        mime = _image_mime(data)
-        if mime is None:
-            raise _upload_error(234001, "Invalid request param, ext=unsupported image format")
-        key = "img_v3_" + secrets.token_hex(14) + "g"
-        with state.lock:
-            im().add_upload(
-                Upload(
-                    key=key,
-                    app_id=caller.app_id,
-                    kind="image",
-                    data=data,
-                    file_type=image_type,
-                    file_name=form["image"].filename or f"{key}.{mime.split('/')[-1]}",
-                    content_type=mime,
-                    created=state.clock.now(),
-                )
-            )
-        await _late(im())
-        return ok({"image_key": key})
-
-    async def upload_file(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant", "user"))
-        form = _parse_form(request.headers.get("content-type", ""), await request.body())
-        file_type = form["file_type"].data.decode() if "file_type" in form else None
-        if file_type not in FILE_TYPES:
-            raise _upload_error(
-                234001, "Invalid request param, ext=file_type: " + ", ".join(FILE_TYPES)
-            )
-        file_name = form["file_name"].data.decode("utf-8", "replace") if "file_name" in form else ""
-        if not file_name:
-            raise _upload_error(234001, "Invalid request param, ext=file_name is required")
-        # ``duration`` is optional; the official SDK sends an unset one as "None", which
-        # Feishu accepts, so it is not checked.
-        if "file" not in form:
-            raise _upload_error(234001, "Invalid request param, ext=file is required")
-        data = form["file"].data
-        _check_upload_size(data, FILE_LIMIT, "file")
-        key = "file_v3_" + secrets.token_hex(14) + "g"
-        with state.lock:
-            im().add_upload(
-                Upload(
-                    key=key,
-                    app_id=caller.app_id,
-                    kind="file",
-                    data=data,
-                    file_type=file_type,
-                    file_name=file_name,
-                    content_type=form["file"].content_type or "application/octet-stream",
-                    created=state.clock.now(),
-                )
-            )
-        await _late(im())
-        return ok({"file_key": key})
-
-    def _own_upload(caller: Caller, key: str, kind: str) -> Upload:
-        with state.lock:
-            upload = im().upload(key, kind)
-        if upload is None:
-            raise _upload_error(234001, f"Invalid request param, ext={kind} key not found")
-        if upload.app_id != caller.app_id:
-            raise _upload_error(234002, "Unauthorized, ext=the resource belongs to another app")
-        return upload
-
-    async def download_image(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant",))
-        return _download(_own_upload(caller, request.path_params["key"], "image"))
-
-    async def download_file(request: Request) -> Response:
-        caller = authenticate(request, state, kinds=("tenant",))
-        return _download(_own_upload(caller, request.path_params["key"], "file"))
-
-    async def download_resource(request: Request) -> Response:
-        authenticate(request, state, kinds=("tenant", "user"))
-        kind = request.query_params.get("type")
-        if kind not in ("image", "file"):
-            raise _upload_error(234001, "Invalid request param, ext=type: image or file")
-        key = request.path_params["key"]
-        with state.lock:
-            message = _live(state, request.path_params["message_id"])
-            if message.msg_type == "interactive":
-                raise _upload_error(
-                    234043, "Unsupported message type, ext=card resources cannot be downloaded"
-                )
-            if (kind, key) not in _resource_keys(message):
-                raise _upload_error(
-                    234001, f"Invalid request param, ext={kind} {key} is not in the message"
-                )
-            upload = im().upload(key, kind)
-        if upload is None:
-            raise _upload_error(234001, f"Invalid request param, ext={kind} {key} not found")
-        return _download(upload)
-
-    # -- control ----------------------------------------------------------------------------
-
-    async def control_rate_limits(request: Request) -> Response:
-        if request.method == "POST":
-            raw = await request.body()
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-                limits = im().set_rate_limits(
-                    per_app=body.get("per_app"),
-                    per_receiver=body.get("per_receiver"),
-                    window=float(body.get("window", 1.0)),
-                    per_app_per_minute=body.get("per_app_per_minute"),
-                )
-            except (ValueError, TypeError, AttributeError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
-            return JSONResponse(limits.to_dict())
-        return JSONResponse(im().limits.to_dict())
-
-    async def control_uploads(request: Request) -> Response:
-        with state.lock:
-            items = [u.to_dict() for u in im().uploads.values()]
-        return JSONResponse({"items": items})
-
-    message_path = MESSAGES_PATH + "/{message_id}"
-    return [
-        Route(MESSAGES_PATH, send_message, methods=["POST"]),
-        Route(message_path + "/reply", reply_message, methods=["POST"]),
-        Route(
-            message_path + "/resources/{key}", _binary_endpoint(download_resource), methods=["GET"]
-        ),
-        Route(message_path, edit_message, methods=["PUT"]),
-        Route(message_path, patch_card, methods=["PATCH"]),
-        Route(message_path, recall_message, methods=["DELETE"]),
-        Route(message_path, get_message, methods=["GET"]),
-        Route(IMAGES_PATH, upload_image, methods=["POST"]),
-        Route(IMAGES_PATH + "/{key}", _binary_endpoint(download_image), methods=["GET"]),
-        Route(FILES_PATH, upload_file, methods=["POST"]),
-        Route(FILES_PATH + "/{key}", _binary_endpoint(download_file), methods=["GET"]),
-        Route("/_emulator/im/rate_limits", control_rate_limits, methods=["GET", "POST"]),
-        Route("/_emulator/im/uploads", control_uploads, methods=["GET"]),
-    ]
+    The handlers find ``state`` on the app (``EmulatorApp`` puts it there); one route per
+    path and method of :data:`ROUTE_TABLE`.
+    """
+    return [Route(path, handler, methods=[method]) for method, path, handler in ROUTE_TABLE]
