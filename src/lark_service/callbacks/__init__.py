@@ -11,8 +11,10 @@
         return CardResponse(toast=Toast("Approved", type="success"))
 
 Serve it with ``lark-service serve --handlers myapp.callbacks:router`` (or
-:func:`lark_service.server.create_app`). Importing this package is cheap: SQLAlchemy, the
-cipher and aio-pika load when first used.
+:func:`lark_service.server.create_app`), mount it in your own web app
+(:mod:`lark_service.integrations`), or answer requests yourself with the framework-neutral
+``status, body = CallbackHandler(router).handle("event", app_id, headers, raw_body)``.
+Importing this package is cheap: SQLAlchemy, the cipher and aio-pika load when first used.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
         StorageUnavailableError,
         Submission,
     )
+    from .handler import CallbackAnswer, CallbackHandler
     from .keys import CallbackKeys, KeyLookup, RegistryKeys, StaticKeys, keys_from_settings
     from .models import (
         CallbackEvent,
@@ -48,7 +51,9 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "ANY": ".router",
+    "CallbackAnswer": ".handler",
     "CallbackEvent": ".models",
+    "CallbackHandler": ".handler",
     "CallbackKeys": ".keys",
     "CallbackRouter": ".router",
     "CallbackVerifier": ".verify",
@@ -83,7 +88,9 @@ _LAZY = {
 
 __all__ = [
     "ANY",
+    "CallbackAnswer",
     "CallbackEvent",
+    "CallbackHandler",
     "CallbackKeys",
     "CallbackRouter",
     "CallbackVerifier",
