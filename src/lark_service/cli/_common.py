@@ -281,6 +281,8 @@ CLI_PHRASES: list[tuple[re.Pattern[str], _Replacement]] = [
         "to a Fernet key (44 url-safe base64 characters)",
     ),
     (re.compile(r"\bcard dict\b"), "card JSON"),
+    # A command is its own process: advice about sharing a client across fork() is moot.
+    (re.compile(r",? and never share a client's connections across fork\(\)"), ""),
     (re.compile(r"\breceive_id_type\b"), _receiver("--type")),
     (re.compile(r"\breceive_id\b"), _receiver("--to")),
     (re.compile(r"\buse_app\([^)]*\)"), "--app-id"),
