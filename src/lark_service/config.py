@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     config_encryption_key: SecretStr | None = None
     base_url: str = FEISHU_BASE_URL
     amqp_url: str | None = None
+    redis_url: str | None = None
+    """``LARK_REDIS_URL``: share the pacing budget of every process through Redis."""
     log_level: str = "INFO"
     log_json: bool = False
 
