@@ -22,6 +22,8 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``request.retried``        method, path, family, request_id, reason, delay, retry_number
 ``request.rate_limited``   method, path, family, request_id, retry_after (Feishu said wait)
 ``pacing.waited``          family, key, delay (seconds the local pacing table held a call)
+                           and stage (reserve/admit); key is the key's kind (receiver,
+                           document, table, message, card or None), never the id
 ``token.fetched``          kind, subject, duration, outcome
 ``token.refreshed``        kind, subject (a background refresh ahead of expiry)
 ``token.evicted``          kind, subject, reason
