@@ -1,4 +1,4 @@
-"""Testing helpers: the Feishu emulator and the ``lark_emulator`` pytest fixture.
+"""Testing helpers: the Feishu emulator, the ``lark_emulator`` pytest fixture, FAST_RETRY.
 
 ``from lark_service.testing import Emulator`` is cheap: starlette and uvicorn are imported only
 when an emulator app is built or started.
@@ -9,13 +9,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._retry import RetryPolicy
     from .emulator import Emulator, EmulatorState, create_app
 
-__all__ = ["Emulator", "EmulatorState", "create_app"]
+    FAST_RETRY: RetryPolicy
+
+__all__ = ["FAST_RETRY", "Emulator", "EmulatorState", "create_app", "reset_process_state"]
+
+
+def reset_process_state() -> None:
+    """Forget the process-wide token cache (and its locks), as a fresh process would have it.
+
+    The ``lark_emulator`` fixture calls it before every test: tokens a client cached in an
+    earlier test are unknown to the reset emulator. It uses
+    ``lark_service.credentials.reset_process_state()`` when the library has it, else clears
+    the shared in-memory token store.
+    """
+    from .. import credentials
+
+    reset = getattr(credentials, "reset_process_state", None)
+    if callable(reset):
+        reset()
+        return
+    from ..credentials.locks import shared_memory_store
+
+    shared_memory_store().clear()
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name == "FAST_RETRY":
+        from .._retry import RetryPolicy
+
+        policy = RetryPolicy(base_delay=0.0, max_delay=0.0, jitter=0.0, rate_limit_delay=0.0)
+        globals()["FAST_RETRY"] = policy
+        return policy
+    if name in ("Emulator", "EmulatorState", "create_app"):
         from . import emulator
 
         return getattr(emulator, name)

@@ -8,8 +8,10 @@ lark-service and its ``testing`` extra installed gets the fixtures without confi
         ...
 
 One emulator server runs per test session (started on first use, stopped at the end); its
-state is reset before every test that asks for ``lark_emulator``. Importing this module does
-not import starlette or uvicorn: that happens only when the fixture is first used.
+state is reset before every test that asks for ``lark_emulator``, and so is the process-wide
+token cache of lark-service's clients (a token cached in an earlier test is unknown to the
+reset emulator). Importing this module does not import starlette or uvicorn: that happens
+only when the fixture is first used.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def lark_emulator_session() -> Iterator[Emulator]:
 
 @pytest.fixture
 def lark_emulator(lark_emulator_session: Emulator) -> Emulator:
-    """A running emulator with empty state (no apps, users, chats, messages or faults)."""
+    """A running emulator with empty state (no apps, users, chats, messages or faults), and
+    clients that start with no cached token."""
+    from lark_service.testing import reset_process_state
+
     lark_emulator_session.reset()
+    reset_process_state()
     return lark_emulator_session
