@@ -42,10 +42,10 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import instrumentation
 from ..errors import (
@@ -68,7 +68,15 @@ if TYPE_CHECKING:
     from .rabbitmq import RabbitTopology
     from .router import CallbackRouter
 
-__all__ = ["CallbackAnswer", "CallbackHandler", "ServerConfig"]
+__all__ = ["CallbackAnswer", "CallbackHandler", "Headers", "ServerConfig"]
+
+
+class Headers(Protocol):
+    """Request headers as any framework gives them: anything with ``items()`` (a dict,
+    Starlette's, Werkzeug's or Django's headers). Names are matched case-insensitively."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
 
 _log = get_logger("lark_service.server")
 
@@ -372,7 +380,7 @@ class CallbackHandler:
     # -- handling ----------------------------------------------------------------------------
 
     def handle(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self, kind: Kind, app_id: str | None, headers: Headers, body: bytes
     ) -> tuple[int, dict[str, Any]]:
         """Handle one callback from synchronous code: ``(status, json_body)`` to answer.
 
@@ -384,7 +392,7 @@ class CallbackHandler:
         return answer.status, answer.body
 
     async def ahandle(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self, kind: Kind, app_id: str | None, headers: Headers, body: bytes
     ) -> tuple[int, dict[str, Any]]:
         """:meth:`handle` for async code (any event loop)."""
         answer = await self.aprocess(kind, app_id, headers, body)
@@ -392,7 +400,7 @@ class CallbackHandler:
         return answer.status, answer.body
 
     def process(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self, kind: Kind, app_id: str | None, headers: Headers, body: bytes
     ) -> CallbackAnswer:
         """Like :meth:`handle`, returning a :class:`CallbackAnswer` whose ``sent()`` the
         caller calls once the answer is on the wire."""
@@ -410,17 +418,17 @@ class CallbackHandler:
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     async def aprocess(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self, kind: Kind, app_id: str | None, headers: Headers, body: bytes
     ) -> CallbackAnswer:
         """Like :meth:`ahandle`, returning a :class:`CallbackAnswer` (see :meth:`process`)."""
         current = asyncio.get_running_loop()
         if self._state == "running" and self._loop is current:
-            return await self._process(kind, app_id, headers, body)
+            return await self._process(kind, app_id, dict(headers.items()), body)
         if self._state == "stopped" and self._portal is None:
-            return await self._process(kind, app_id, headers, body)  # 503: shutting down
+            return await self._process(kind, app_id, {}, body)  # 503: shutting down
         loop = self._target_loop()
         if loop is current:  # pragma: no cover - only when awaited on the portal itself
-            return await self._process_started(kind, app_id, headers, body)
+            return await self._process_started(kind, app_id, dict(headers.items()), body)
         coro = self._process_started(kind, app_id, dict(headers.items()), body)
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 

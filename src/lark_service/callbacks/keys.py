@@ -90,6 +90,12 @@ class RegistryKeys:
     ``encrypt_key`` / ``verification_token`` attributes. Disabled apps have no keys. Lookups
     that miss the cache query the registry's database (blocking) and raise when it fails;
     failures are not cached.
+
+    A registry with a live snapshot (``is_fresh()``, as :class:`~lark_service.apps.AppRegistry`
+    re-validates every second) is asked at every lookup whether the app is still active, so
+    disabling or removing an app refuses its callbacks within the snapshot's age (about a
+    second), not the key cache's ``ttl``; :meth:`peek` answers from memory only while that
+    snapshot is fresh.
     """
 
     blocking = True
@@ -110,16 +116,30 @@ class RegistryKeys:
         self._cache: dict[str, tuple[float, CallbackKeys | None]] = {}
         self._default: tuple[float, str | None] | None = None
 
+    @property
+    def _live(self) -> bool:
+        return callable(getattr(self._registry, "is_fresh", None))
+
+    def _active(self, app_id: str) -> bool:
+        """Whether the registry's snapshot (memory, re-validated when stale) has the app
+        active."""
+        app = self._registry.get_app(app_id)
+        return app is not None and getattr(app, "status", "active") == "active"
+
     def get(self, app_id: str) -> CallbackKeys | None:
         """The app's keys: the single-app settings when they name it, else the registry's."""
         if self._fallback is not None:
             hit = self._fallback.get(app_id)
             if hit is not None:
                 return hit
+        if self._live and not self._active(app_id):
+            with self._lock:
+                self._cache.pop(app_id, None)
+            return None
         now = self._clock()
         with self._lock:
             cached = self._cache.get(app_id)
-            if cached is not None and cached[0] > now:
+            if cached is not None and cached[0] > now and (cached[1] or not self._live):
                 return cached[1]
         keys = self._load(app_id)
         with self._lock:
@@ -161,9 +181,9 @@ class RegistryKeys:
         now = self._clock()
         with self._lock:
             cached = self._default
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > now and not self._live:
             return cached[1]
-        active = list(self._registry.active_app_ids())
+        active = list(self._registry.active_app_ids())  # a live snapshot: memory, mostly
         chosen = active[0] if len(active) == 1 else None
         with self._lock:
             self._default = (now + self._ttl, chosen)
@@ -181,6 +201,15 @@ class RegistryKeys:
                     default = self._default
                 if default is None or default[0] <= now or default[1] is None:
                     return None
+                if self._live:
+                    try:
+                        if not self._registry.is_fresh():
+                            return None
+                        active = list(self._registry.active_app_ids())
+                    except Exception:
+                        return None
+                    if active != [default[1]]:
+                        return None
                 app_id = default[1]
         if self._fallback is not None:
             hit = self._fallback.get(app_id)
@@ -188,7 +217,15 @@ class RegistryKeys:
                 return hit
         with self._lock:
             cached = self._cache.get(app_id)
-        return cached[1] if cached is not None and cached[0] > now else None
+        if cached is None or cached[0] <= now:
+            return None
+        if self._live and cached[1] is not None:
+            try:
+                if not self._registry.is_fresh() or not self._active(app_id):
+                    return None  # :meth:`get` re-checks (in a thread) and tells
+            except Exception:
+                return None
+        return cached[1]
 
     def ping(self) -> None:
         """Raise unless the registry's database can be read (and, for an
