@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+
 import pytest
 
 from lark_service import instrumentation
