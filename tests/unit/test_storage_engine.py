@@ -236,3 +236,56 @@ def test_unresponsive_postgresql_fails_within_the_connect_timeout() -> None:
         listener.close()
     elapsed = time.monotonic() - started
     assert engine_module.CONNECT_TIMEOUT - 1 <= elapsed < engine_module.CONNECT_TIMEOUT + 5
+
+
+def test_a_new_file_locked_by_another_connection_still_switches_to_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10.22: "database is locked" at ``PRAGMA journal_mode = WAL`` when several
+    processes open a new SQLite file together. The switch is retried, not fatal."""
+    import sqlite3
+
+    path = tmp_path / "new.db"
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("CREATE TABLE t (x)")
+    blocker.execute("BEGIN")
+    blocker.execute("SELECT * FROM t").fetchall()  # a shared lock: no WAL switch possible
+    retries: list[float] = []
+
+    def release_on_retry(seconds: float) -> None:
+        retries.append(seconds)
+        if blocker.in_transaction:
+            blocker.execute("COMMIT")
+
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr(engine_module, "_sleep", release_on_retry, raising=False)
+    url = f"sqlite:///{path}"
+    try:
+        with get_engine(url).connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert retries, "the switch was retried after 'database is locked'"
+    finally:
+        blocker.close()
+        dispose_engine(url)
+
+
+def test_a_file_already_in_wal_is_not_switched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT", 0.2)
+    path = tmp_path / "wal.db"
+    first = sqlite3.connect(path, isolation_level=None)
+    first.execute("PRAGMA journal_mode = WAL")
+    first.execute("CREATE TABLE t (x)")
+    first.execute("BEGIN IMMEDIATE")  # a writer holds the lock; reading the mode needs none
+    url = f"sqlite:///{path}"
+    try:
+        reader = get_engine(url).execution_options(sqlite_begin="DEFERRED")
+        with reader.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        first.execute("ROLLBACK")
+        first.close()
+        dispose_engine(url)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +165,46 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the database to WAL (persistent: done once per file, skipped when it is already).
+
+    The switch needs an exclusive lock, and SQLite may answer "database is locked" at once,
+    without its busy handler, when several processes open a new file together (a connection
+    checkpointing or opening the WAL index at that moment). So the switch runs with the busy
+    handler off and is retried here, with backoff, for up to ``SQLITE_BUSY_TIMEOUT`` seconds.
+    """
+    import sqlite3
+
+    row = cursor.execute("PRAGMA journal_mode").fetchone()
+    if row is not None and str(row[0]).lower() == "wal":
+        return
+    budget = SQLITE_BUSY_TIMEOUT
+    deadline = time.monotonic() + budget
+    delay = 0.01
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                    raise
+            _sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.5)
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
+
+
+def _sleep(seconds: float) -> None:  # a seam for tests
+    time.sleep(seconds)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
@@ -236,7 +273,11 @@ def _safe(url: URL) -> str:
 
 
 def _after_fork_in_child() -> None:
-    # Pooled connections belong to the parent; the child opens its own.
+    # Pooled connections belong to the parent; the child opens its own (SQLAlchemy's fork
+    # guidance: dispose(close=False) leaves the parent's sockets alone). The guard may have
+    # been held by another thread of the parent at fork time: a fresh one.
+    global _engines_lock
+    _engines_lock = threading.Lock()
     for engine in list(_engines.values()):
         engine.dispose(close=False)
 

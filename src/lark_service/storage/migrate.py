@@ -22,6 +22,7 @@ mode for SQLite); review it before committing.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import tempfile
 import threading
@@ -251,6 +252,17 @@ def _main(argv: list[str] | None = None) -> None:
     rev.add_argument("message")
     args = parser.parse_args(argv)
     print(revision(args.which, args.message))
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held one of these at fork time: the child starts clean.
+    global _process_locks_guard
+    _process_locks_guard = threading.Lock()
+    _process_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 if __name__ == "__main__":
