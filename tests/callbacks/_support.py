@@ -121,17 +121,40 @@ class FlakyClient:
     """A client whose delayed card updates fail ``failures`` times; the error quotes the token
     (as a careless server might) to prove it never reaches a log line or the outbox."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, error: Callable[[str], Exception] | None = None) -> None:
         self.failures = failures
+        self.error = error
         self.updates: list[dict[str, Any]] = []
+        self.calls = 0
+        self.cards = _FlakyCards(self)
 
     async def request(self, method: str, path: str, *, json: Any, app_id: str) -> None:
         from lark_service.errors import ServerError
 
+        self.calls += 1
         if self.failures > 0:
             self.failures -= 1
+            if self.error is not None:
+                raise self.error(json["token"])
             raise ServerError(f"card update failed for token {json['token']}", code=200000)
         self.updates.append(json)
 
     async def aclose(self) -> None:
         pass
+
+
+class _FlakyCards:
+    """``client.cards`` of a :class:`FlakyClient`: the delayed update the dispatchers use."""
+
+    def __init__(self, client: FlakyClient) -> None:
+        self._client = client
+
+    async def update_card_by_token(
+        self, token: str, card: Any, *, open_ids: Any = None, app_id: str | None = None
+    ) -> None:
+        await self._client.request(
+            "POST",
+            "/open-apis/interactive/v1/card/update",
+            json={"token": token, "card": card},
+            app_id=app_id or "",
+        )

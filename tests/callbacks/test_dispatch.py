@@ -190,7 +190,7 @@ async def test_stop_releases_queued_work(
 CARD_TOKEN = "c-0123456789abcdef0123456789abcdef01234567"
 
 
-async def test_a_failed_delayed_update_is_retried_with_backoff(
+async def test_a_failed_delayed_update_is_retried_alone_with_backoff(
     router: CallbackRouter,
     db_url: str,
     clock: FakeClock,
@@ -219,11 +219,11 @@ async def test_a_failed_delayed_update_is_retried_with_backoff(
     assert runs == [1] and client.updates == []
     (row,) = dispatcher.store.items()
     assert row.status == "pending" and "ServerError" in (row.last_error or "")  # not done
-    assert await dispatcher.run_due() == 0  # the handler's backoff (10 s) applies
+    assert await dispatcher.run_due() == 0  # the schedule's backoff (10 s) applies
     clock.advance(10)
     assert await dispatcher.run_due() == 1
-    assert runs == [1, 2]
-    assert client.updates == [{"token": CARD_TOKEN, "card": {"elements": ["run 2"]}}]
+    assert runs == [1]  # issue 10.3: the update is retried, the handler does not run again
+    assert client.updates == [{"token": CARD_TOKEN, "card": {"elements": ["run 1"]}}]
     assert dispatcher.store.counts() == {"done": 1}
     # the c- token is a bearer credential: in no log line and not in last_error
     assert "failed (ServerError)" in caplog.text and "attempt 1 failed" in caplog.text

@@ -6,50 +6,71 @@ lost. Then:
 
 - :class:`InProcessDispatcher` (the default) runs the handler on a pool of tasks in this
   process. A card handler that finishes within ``reply_wait`` seconds has its toast and card
-  put in the HTTP answer; a later card is applied with the delayed-update API. Failed runs
-  (a handler that raised, or a delayed card update that failed) are retried with backoff, then
-  marked ``dead``. Rows leased by a process that died are picked up
-  again when their lease runs out, and pending rows when the server restarts.
+  put in the HTTP answer; a later card is applied with the delayed-update API. A handler that
+  raised is retried with the :class:`~lark_service.callbacks.execution.RetrySchedule`, then
+  marked ``dead``. A delayed card update that failed is retried alone — the handler does not
+  run again — while that is safe for the callback's token (two uses within 30 minutes), else
+  the update alone is ``dead``. A callback no route matches is ``no_handler`` (WARNING), not
+  done. Rows leased by a process that died are picked up again when their lease runs out,
+  and pending rows when the server restarts — only rows of this dispatcher's router (its
+  ``owner``): two services sharing one state database never take each other's rows.
 - :class:`~lark_service.callbacks.rabbitmq.RabbitDispatcher` publishes to RabbitMQ, where
-  ``lark-service worker`` processes run the handlers.
+  ``lark-service worker`` processes run the handlers (the same
+  :func:`~lark_service.callbacks.execution.run_handler` and schedule).
+
+Handlers run **at least once**: a process that dies after a handler finished but before its
+row was marked done runs it again when the lease runs out. Key side effects on
+``ctx.dedup_key``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from ..errors import StorageUnavailableError
+from .. import instrumentation
+from ..errors import MalformedCallbackError, StorageUnavailableError
 from ..logging import get_logger
-from .models import CallbackEvent, CardActionEvent, LegacyCardActionEvent, parse_callback
+from .execution import (
+    CARD_UPDATE_PATH,
+    DEFAULT_RETRY_SCHEDULE,
+    CardUpdater,
+    HandlerOutcome,
+    RetrySchedule,
+    failure_text,
+    run_handler,
+)
+from .models import CallbackEvent, content_digest, parse_callback
 from .router import CallbackRouter, CardResponse, HandlerContext
 from .store import AcceptRequest, OutboxItem, OutboxStore
 from .verify import VerifiedCallback
 
-if TYPE_CHECKING:
-    from .._async_client import AsyncLarkClient
-
 __all__ = [
     "CARD_UPDATE_PATH",
     "DEFAULT_RETRY_DELAYS",
+    "DEFAULT_RETRY_SCHEDULE",
     "CardUpdater",
     "Dispatcher",
+    "HandlerOutcome",
     "InProcessDispatcher",
+    "RetrySchedule",
     "StorageUnavailableError",
     "Submission",
+    "run_handler",
 ]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-CARD_UPDATE_PATH = "/open-apis/interactive/v1/card/update"
-DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE.delays
 _log = get_logger("lark_service.callbacks")
+_failure_text = failure_text  # the name the RabbitMQ modules used
 
 
 @dataclass(eq=False)
@@ -96,7 +117,13 @@ class Dispatcher:
         """Start background work (workers, relay)."""
 
     async def submit(self, verified: VerifiedCallback) -> Submission:
-        """Store a verified callback (raises :class:`StorageUnavailableError`) and queue it."""
+        """Store a verified callback and queue it.
+
+        Raises :class:`StorageUnavailableError` when the database cannot be written (answer
+        503: Feishu pushes again) and :class:`~lark_service.errors.MalformedCallbackError`
+        when this callback cannot be stored as given, e.g. a lone surrogate in its text
+        (answer 400; other callbacks stored in the same group commit are not affected).
+        """
         raise NotImplementedError
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -112,8 +139,10 @@ class Dispatcher:
 
     purge_interval: float = 3600.0
     """Seconds between deletions of expired dedup keys and old done outbox rows."""
+    owner: str = ""
+    """The router (service) whose outbox rows this dispatcher stores and claims."""
     _last_purge: float = 0.0
-    _accepter: _Batcher[AcceptRequest, int | None] | None = None
+    _accepter: _Batcher[AcceptRequest, int | MalformedCallbackError | None] | None = None
     _completer: _Batcher[int, None] | None = None
     _executor: ThreadPoolExecutor | None = None
 
@@ -132,20 +161,31 @@ class Dispatcher:
         assert event is not None
         if self._accepter is None:
             self._accepter = _Batcher(self.store.accept_many, self._db)
+        keys = event.dedup_keys or [f"{verified.app_id}:body:{content_digest(verified.payload)}"]
         request = AcceptRequest(
             app_id=verified.app_id,
             kind=verified.kind,
-            dedup_keys=tuple(event.dedup_keys or [f"body:{id(verified)}:{time.time_ns()}"]),
+            dedup_keys=tuple(keys),
             event_id=event.event_id,
             event_type=event.event_type,
             payload=verified.payload,
             lease=lease,
+            owner=self.owner,
         )
         try:
-            return await self._accepter.submit(request)
+            result = await self._accepter.submit(request)
         except Exception as exc:
             _log.error("cannot store callback %s: %s", event.event_id, type(exc).__name__)
             raise StorageUnavailableError(str(type(exc).__name__)) from None
+        if isinstance(result, MalformedCallbackError):
+            _log.warning(
+                "rejected a %s callback for %s: %s", verified.kind, verified.app_id, result
+            )
+            raise result
+        return result
+
+    def _now(self) -> float:
+        return self.store.clock()
 
     def _close_db(self) -> None:
         executor, self._executor = self._executor, None
@@ -213,60 +253,6 @@ class _Batcher(Generic[T, R]):
                     future.set_result(result)
 
 
-class CardUpdater:
-    """Applies a card returned by a queued handler: ``interactive/v1/card/update``."""
-
-    def __init__(self, client_factory: Callable[[], AsyncLarkClient] | None = None) -> None:
-        self._factory = client_factory
-        self._client: AsyncLarkClient | None = None
-
-    @property
-    def client(self) -> AsyncLarkClient:
-        """The shared client (made on first use)."""
-        if self._client is None:
-            if self._factory is not None:
-                self._client = self._factory()
-            else:
-                from .._async_client import AsyncLarkClient
-
-                self._client = AsyncLarkClient()
-        return self._client
-
-    async def apply(self, event: CallbackEvent, app_id: str, response: CardResponse | None) -> bool:
-        """Update the clicked card with ``response.card``; False when there is nothing to do.
-
-        Feishu endpoint: ``POST /open-apis/interactive/v1/card/update`` (the callback token).
-        Raises what the request raises (:class:`~lark_service.errors.LarkError`, e.g. an
-        expired or used-up token, or a transport error): the dispatcher counts a failed update
-        as a failed attempt and retries the callback with its backoff. The token itself is a
-        bearer credential and never logged.
-        """
-        if response is None or response.raw_card is None:
-            return False
-        if not isinstance(event, (CardActionEvent, LegacyCardActionEvent)) or not event.token:
-            _log.warning(
-                "handler of %s returned a card but there is no card token", event.event_type
-            )
-            return False
-        card = dict(response.raw_card)
-        try:
-            await self.client.request(
-                "POST", CARD_UPDATE_PATH, json={"token": event.token, "card": card}, app_id=app_id
-            )
-        except Exception as exc:
-            _log.warning(
-                "delayed card update for event %s failed (%s)", event.event_id, type(exc).__name__
-            )
-            raise
-        return True
-
-    async def aclose(self) -> None:
-        """Close the client this updater made (through its factory or by default)."""
-        if self._client is not None:
-            await self._client.aclose()
-        self._client = None
-
-
 @dataclass(eq=False)
 class _Job:
     item: OutboxItem
@@ -277,9 +263,11 @@ class _Job:
 class InProcessDispatcher(Dispatcher):
     """Runs handlers on ``workers`` tasks in this process, from the outbox; see the module doc.
 
-    ``max_attempts`` runs (with ``retry_delays`` between them) before a row is ``dead``;
-    ``reply_wait``: seconds a card callback's answer waits for its handler; ``lease``: seconds a
-    running row is reserved before another process may take it over.
+    ``retry``: the :class:`RetrySchedule` (default: ``max_attempts`` runs with
+    ``retry_delays`` between them) before a row is ``dead``; ``reply_wait``: seconds a card
+    callback's answer waits for its handler; ``lease``: seconds a running row is reserved
+    before another process may take it over; ``owner``: the name its rows are stored and
+    claimed under (default ``router.name``).
     """
 
     def __init__(
@@ -288,21 +276,23 @@ class InProcessDispatcher(Dispatcher):
         store: OutboxStore,
         *,
         workers: int = 8,
-        max_attempts: int = 5,
+        max_attempts: int = DEFAULT_RETRY_SCHEDULE.max_attempts,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        retry: RetrySchedule | None = None,
         reply_wait: float = 1.0,
         handler_timeout: float = 60.0,
         lease: float | None = None,
         poll_interval: float = 1.0,
         updater: CardUpdater | None = None,
+        owner: str | None = None,
     ) -> None:
         if workers < 1 or max_attempts < 1:
             raise ValueError("workers and max_attempts must be at least 1")
         self.router = router
         self.store = store
         self.workers = workers
-        self.max_attempts = max_attempts
-        self.retry_delays = tuple(retry_delays) or (1.0,)
+        self.retry = retry or RetrySchedule(tuple(retry_delays), max_attempts)
+        self.owner = owner if owner is not None else router.name
         self.reply_wait = reply_wait
         self.handler_timeout = handler_timeout
         self.lease = lease if lease is not None else 2 * handler_timeout + 30
@@ -350,6 +340,16 @@ class InProcessDispatcher(Dispatcher):
 
     # -- accepting -----------------------------------------------------------------------
 
+    @property
+    def max_attempts(self) -> int:
+        """Runs before a row is dead (``retry.max_attempts``)."""
+        return self.retry.max_attempts
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        """Seconds between runs (``retry.delays``)."""
+        return self.retry.delays
+
     async def submit(self, verified: VerifiedCallback) -> Submission:
         """Store the callback (leased to this process) and queue it for a worker."""
         item_id = await self._accept(verified, self.lease)
@@ -358,8 +358,15 @@ class InProcessDispatcher(Dispatcher):
         assert verified.event is not None
         loop = asyncio.get_running_loop()
         submission = Submission(item_id, _future=loop.create_future())
-        item = OutboxItem.running(item_id, verified)
+        item = OutboxItem.running(item_id, verified, owner=self.owner, now=self._now())
         self._enqueue(_Job(item, verified.event, submission))
+        instrumentation.emit(
+            "callback.dispatched",
+            verified.app_id,
+            kind=verified.kind,
+            event_type=verified.event.event_type,
+            dispatcher="inprocess",
+        )
         return submission
 
     def _enqueue(self, job: _Job) -> None:
@@ -381,6 +388,11 @@ class InProcessDispatcher(Dispatcher):
 
     async def _run(self, job: _Job) -> None:
         item, event, sub = job.item, job.event, job.submission
+        if item.card_update is not None:  # the handler ran already: only the update is left
+            if sub is not None:
+                sub.offer(None)
+            await self._update(item, event, item.card_update, item.update_uses)
+            return
         ctx = HandlerContext(
             app_id=item.app_id,
             attempt=item.attempts,
@@ -388,29 +400,70 @@ class InProcessDispatcher(Dispatcher):
             dedup_key=event.dedup_keys[0] if event.dedup_keys else None,
             client=self.updater.client if self.updater is not None else None,
         )
-        try:
-            response = await asyncio.wait_for(
-                self.router.dispatch(event, ctx), self.handler_timeout
-            )
-        except Exception as exc:
+        outcome = await run_handler(self.router, event, ctx, timeout=self.handler_timeout)
+        if outcome.status != "handled":
             if sub is not None:
                 sub.offer(None)
-            await self._failed(item, exc, event)
+            if outcome.status == "no_handler":
+                await self._db(self.store.no_handler, item.id, outcome.error)
+                self._dead_lettered(item, "no_handler")
+            else:
+                await self._failed(item, outcome.error or "failed")
             return
-        if not (sub is not None and sub.offer(response)) and response is not None:
+        response = outcome.response
+        card = outcome.card
+        if not (sub is not None and sub.offer(response)) and card is not None:
             if sub is not None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(sub.answered.wait(), 10.0)
-            try:
-                await self.updater.apply(event, item.app_id, response)
-            except Exception as exc:  # the card is not updated: not done, retried
-                await self._failed(item, exc, event)
-                return
+            await self._update(item, event, card, 0)
+            return
         await self._complete(item.id)
 
-    async def _failed(self, item: OutboxItem, exc: BaseException, event: CallbackEvent) -> None:
-        error = _failure_text(exc, event)
-        if item.attempts >= self.max_attempts:
+    async def _update(
+        self, item: OutboxItem, event: CallbackEvent, card: dict[str, Any], uses: int
+    ) -> None:
+        """Apply the card the handler returned; on failure retry the update alone (when safe
+        for the token) or dead-letter it — the handler never runs again for it."""
+        result = await self.updater.attempt(
+            event, item.app_id, card, uses=uses, received_at=item.created_at, now=self._now()
+        )
+        if result.status in ("applied", "skipped"):
+            await self._complete(item.id)
+            return
+        delay = self.retry.delay_after(item.attempts) if result.status == "retry" else None
+        if delay is None:
+            _log.error(
+                "card update of callback %s (outbox %s) is dead (the handler ran once): %s",
+                item.event_id,
+                item.id,
+                result.error,
+            )
+            self._dead_lettered(item, "card_update")
+        else:
+            _log.warning(
+                "callback %s (outbox %s) attempt %s failed, retrying the card update alone in "
+                "%.1f s: %s",
+                item.event_id,
+                item.id,
+                item.attempts,
+                delay,
+                result.error,
+            )
+        await self._db(
+            functools.partial(
+                self.store.hold_update,
+                item.id,
+                card,
+                uses=result.uses,
+                error=result.error,
+                delay=delay,
+            )
+        )
+
+    async def _failed(self, item: OutboxItem, error: str) -> None:
+        delay = self.retry.delay_after(item.attempts)
+        if delay is None:
             _log.error(
                 "callback %s (outbox %s) failed %s times, giving up: %s",
                 item.event_id,
@@ -419,8 +472,8 @@ class InProcessDispatcher(Dispatcher):
                 error,
             )
             await self._db(self.store.bury, item.id, error)
+            self._dead_lettered(item, "max_attempts")
             return
-        delay = self.retry_delays[min(item.attempts - 1, len(self.retry_delays) - 1)]
         _log.warning(
             "callback %s (outbox %s) attempt %s failed, retrying in %.1f s: %s",
             item.event_id,
@@ -430,6 +483,11 @@ class InProcessDispatcher(Dispatcher):
             error,
         )
         await self._db(self.store.retry_later, item.id, error, delay)
+
+    def _dead_lettered(self, item: OutboxItem, reason: str) -> None:
+        instrumentation.emit(
+            "callback.dead_lettered", item.app_id, event_type=item.event_type, reason=reason
+        )
 
     async def _poll(self) -> None:
         while True:
@@ -447,7 +505,9 @@ class InProcessDispatcher(Dispatcher):
         room = self.workers * 2 - self._queue.qsize()
         if room <= 0:
             return 0
-        items = await self._db(self.store.claim, room, self.lease)
+        items = await self._db(
+            functools.partial(self.store.claim, room, self.lease, owner=self.owner)
+        )
         for item in items:
             if item.id in self._queued:
                 continue
@@ -456,7 +516,9 @@ class InProcessDispatcher(Dispatcher):
 
     async def run_due(self) -> int:
         """Run every due outbox row now, in this task (tests and tools); how many ran."""
-        items = await self._db(self.store.claim, 1000, self.lease)
+        items = await self._db(
+            functools.partial(self.store.claim, 1000, self.lease, owner=self.owner)
+        )
         for item in items:
             await self._run(_Job(item, _event(item)))
         return len(items)
@@ -468,15 +530,6 @@ class InProcessDispatcher(Dispatcher):
 
 def _kind(value: str) -> Any:
     return "card" if value == "card" else "event"
-
-
-def _failure_text(exc: BaseException, event: CallbackEvent) -> str:
-    """``Type: message`` of a failed run for logs and ``last_error``, the card token masked."""
-    text = f"{type(exc).__name__}: {exc}"
-    token = getattr(event, "token", None)
-    if isinstance(token, str) and len(token) >= 8:
-        text = text.replace(token, "***")
-    return text
 
 
 def _event(item: OutboxItem) -> CallbackEvent:

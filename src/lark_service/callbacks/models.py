@@ -34,6 +34,7 @@ __all__ = [
     "Operator",
     "Sender",
     "UserIds",
+    "content_digest",
     "parse_callback",
     "without_verification_token",
 ]
@@ -122,8 +123,14 @@ class CallbackEvent(_Model):
     @property
     def dedup_keys(self) -> list[str]:
         """Keys under which a re-push of this callback is recognised, per app:
-        ``<app_id>:evt:<event_id>`` (and ``<app_id>:msg:<message_id>`` for messages)."""
-        return [f"{self.app_id or ''}:evt:{self.event_id}"] if self.event_id else []
+        ``<app_id>:evt:<event_id>`` (and ``<app_id>:msg:<message_id>`` for messages).
+
+        A callback without an id (Feishu gives none) is keyed on its signed content instead:
+        ``<app_id>:body:<sha256 of the decrypted payload>``, so a replay of the same body
+        within the dedup window is still dropped."""
+        if self.event_id:
+            return [f"{self.app_id or ''}:evt:{self.event_id}"]
+        return [f"{self.app_id or ''}:body:{content_digest(self.raw)}"]
 
 
 class _V2(CallbackEvent):
@@ -306,6 +313,15 @@ class GenericEvent(CallbackEvent):
             return self.header.app_id
         value = self.event.get("app_id")
         return value if isinstance(value, str) else self._received_for
+
+
+def content_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 (hex) of ``payload`` as canonical JSON: the same decrypted body, the same
+    digest, whatever its key order or whitespace on the wire (lone surrogates included)."""
+    text = json.dumps(
+        payload, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def parse_callback(

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ..logging import get_logger
@@ -191,10 +193,38 @@ def _wants_context(fn: Callable[..., Any]) -> bool:
 
 
 class CallbackRouter:
-    """Routes card actions and events to handlers; the first matching route runs."""
+    """Routes card actions and events to handlers; the first matching route runs.
 
-    def __init__(self) -> None:
+    ``name`` identifies the service the router belongs to: outbox rows are stored under it,
+    and a dispatcher claims only its own router's rows, so two services sharing one state
+    database never run each other's callbacks. It must be the same in every process of one
+    service and differ between services. Default: the name of the module that created the
+    router (``myapp.callbacks``; a handlers file loaded by path: its file name without
+    ``.py``); a router that only :meth:`include`-s others (``--handlers a:router --handlers
+    b:router``) is named after them, joined by ``+``. Pass ``name=`` to choose one.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ValueError("name must be a non-empty string")
         self.routes: list[Route] = []
+        self._name = name
+        self._origin = _caller_module(sys._getframe(1))
+        self._included: list[str] = []
+
+    @property
+    def name(self) -> str:
+        """This router's (service's) identity; see the class docstring."""
+        if self._name is not None:
+            return self._name
+        if self._included and not self._own_routes():
+            return "+".join(dict.fromkeys(self._included))
+        return self._origin
+
+    def _own_routes(self) -> bool:
+        return len(self.routes) > self._included_routes
+
+    _included_routes: int = 0
 
     def card_action(
         self,
@@ -244,6 +274,8 @@ class CallbackRouter:
     def include(self, other: CallbackRouter) -> None:
         """Add every route of ``other`` (after this router's own)."""
         self.routes.extend(other.routes)
+        self._included.append(other.name)
+        self._included_routes += len(other.routes)
 
     def match(self, event: CallbackEvent) -> Route | None:
         """The route that will run for ``event``: card routes first, then event routes."""
@@ -262,8 +294,11 @@ class CallbackRouter:
         """
         route = self.match(event)
         if route is None:
-            _log.info(
-                "no handler for %s (event %s); acknowledged", event.event_type, event.event_id
+            _log.warning(
+                "no handler for %s (event %s, router %s)",
+                event.event_type,
+                event.event_id,
+                self.name,
             )
             return None
         result = await route.run(event, ctx)
@@ -271,3 +306,18 @@ class CallbackRouter:
 
     def __len__(self) -> int:
         return len(self.routes)
+
+    def __repr__(self) -> str:
+        return f"CallbackRouter(name={self.name!r}, routes={len(self.routes)})"
+
+
+def _caller_module(frame: Any) -> str:
+    """A stable name for the module that runs ``frame``: its ``__name__``, or for a file
+    loaded by path (``--handlers path/to/file.py:router``) or run as ``__main__`` the file
+    name without ``.py`` (the loader's module name differs between processes)."""
+    f_globals = frame.f_globals if frame is not None else {}
+    module = str(f_globals.get("__name__") or "")
+    path = f_globals.get("__file__")
+    if (not module or module == "__main__" or module.startswith("lark_handlers_")) and path:
+        return Path(str(path)).stem
+    return module or "callbacks"

@@ -13,8 +13,21 @@ verification token.
 
 An outbox row is ``pending`` (due at ``available_at``), ``running`` (leased until
 ``available_at``; an expired lease means its owner died and the row is due again), ``done``,
-or ``dead`` (gave up after the last attempt). The in-process dispatcher runs handlers from it;
-the RabbitMQ dispatcher publishes from it (``done`` = confirmed by the broker).
+``dead`` (gave up after the last attempt) or ``no_handler`` (no route of its router matched:
+kept visible, listed by ``callbacks dlq list``, never completed). The in-process dispatcher runs
+handlers from it; the RabbitMQ dispatcher publishes from it (``done`` = confirmed by the broker).
+
+Every row has an ``owner``: the name of the router (service) that stored it. :meth:`claim`
+with an owner takes only that owner's rows (and rows written before owners existed, ``''``),
+so two services sharing one state database never run each other's callbacks.
+
+A row whose handler already ran but whose returned card is not applied yet holds that card in
+``card_update`` (with ``update_uses``, the callback token's uses spent): a retry applies the
+card only, never running the handler again.
+
+:meth:`accept_many` rejects a callback that cannot be stored as given (a lone surrogate, a NUL
+in an id) on its own: its result is a :class:`~lark_service.errors.MalformedCallbackError`
+and the others in the batch commit.
 
 Methods are blocking; async callers run them in a thread.
 """
@@ -27,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import MalformedCallbackError
 from .models import without_verification_token
 
 if TYPE_CHECKING:
@@ -34,10 +48,13 @@ if TYPE_CHECKING:
 
     from .verify import VerifiedCallback
 
-__all__ = ["DEDUP_TTL", "AcceptRequest", "OutboxItem", "OutboxStore"]
+__all__ = ["DEDUP_TTL", "DLQ_STATUSES", "AcceptRequest", "OutboxItem", "OutboxStore"]
 
 DEDUP_TTL = 24 * 3600.0
 """Seconds a processed event id (or message id) is remembered."""
+
+DLQ_STATUSES = ("dead", "no_handler")
+"""The statuses ``callbacks dlq list`` shows and ``callbacks dlq replay`` revives."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +72,16 @@ class OutboxItem:
     last_error: str | None = None
     available_at: float = 0.0
     created_at: float = 0.0
+    owner: str = ""
+    card_update: dict[str, Any] | None = None
+    """The card the handler returned, not yet applied (the handler does not run again)."""
+    update_uses: int = 0
+    """How many of the callback token's two uses the delayed update has spent."""
 
     @classmethod
-    def running(cls, item_id: int, verified: VerifiedCallback) -> OutboxItem:
+    def running(
+        cls, item_id: int, verified: VerifiedCallback, *, owner: str = "", now: float = 0.0
+    ) -> OutboxItem:
         """The row just stored for ``verified``, leased to this process (its first attempt)."""
         assert verified.event is not None
         return cls(
@@ -69,6 +93,8 @@ class OutboxItem:
             payload=verified.payload,
             status="running",
             attempts=1,
+            created_at=now,
+            owner=owner,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +110,9 @@ class OutboxItem:
             "last_error": self.last_error,
             "available_at": self.available_at,
             "created_at": self.created_at,
+            "owner": self.owner,
+            "stage": "card_update" if self.card_update is not None else "handler",
+            "update_uses": self.update_uses,
         }
 
 
@@ -98,6 +127,7 @@ class AcceptRequest:
     event_type: str | None
     payload: dict[str, Any]
     lease: float | None = None
+    owner: str = ""
 
 
 # Both statements are valid on SQLite (>= 3.35) and PostgreSQL alike.
@@ -111,9 +141,9 @@ _CLAIM_SQL = (
 )
 _INSERT_SQL = (
     "INSERT INTO callback_outbox (app_id, kind, event_id, event_type, payload, status, "
-    "attempts, available_at, created_at, updated_at) "
+    "attempts, available_at, created_at, updated_at, owner, update_uses) "
     "VALUES (:app_id, :kind, :event_id, :event_type, :payload, :status, :attempts, "
-    ":available_at, :now, :now) RETURNING id"
+    ":available_at, :now, :now, :owner, 0) RETURNING id"
 )
 
 
@@ -166,27 +196,45 @@ class OutboxStore:
         event_type: str | None,
         payload: dict[str, Any],
         lease: float | None = None,
+        owner: str = "",
     ) -> int | None:
         """Record a verified callback; its outbox id, or None when it is a duplicate.
 
         With ``lease`` the row starts ``running`` (attempt 1) for the caller to process now;
-        otherwise ``pending``.
+        otherwise ``pending``. ``owner``: the router (service) the row belongs to. Raises
+        :class:`~lark_service.errors.MalformedCallbackError` when the callback cannot be
+        stored as given (nothing is written).
         """
         request = AcceptRequest(
-            app_id, kind, tuple(dedup_keys), event_id, event_type, payload, lease
+            app_id, kind, tuple(dedup_keys), event_id, event_type, payload, lease, owner
         )
-        return self.accept_many([request])[0]
+        result = self.accept_many([request])[0]
+        if isinstance(result, MalformedCallbackError):
+            raise result
+        return result
 
-    def accept_many(self, requests: Sequence[AcceptRequest]) -> list[int | None]:
+    def accept_many(
+        self, requests: Sequence[AcceptRequest]
+    ) -> list[int | MalformedCallbackError | None]:
         """:meth:`accept` for several callbacks in one transaction (one commit, one fsync);
-        each is claimed in its own savepoint, so a duplicate rolls back only itself."""
+        each is claimed in its own savepoint, so a duplicate rolls back only itself.
+
+        A callback that cannot be stored as given (text that is not valid Unicode, such as a
+        lone surrogate, or a NUL in an id) gets a :class:`MalformedCallbackError` as its result
+        instead of failing the whole batch; the others commit. Errors of the database itself
+        (unreachable, locked) still fail the batch.
+        """
         from sqlalchemy import text
 
         now = self.clock()
-        results: list[int | None] = []
+        results: list[int | MalformedCallbackError | None] = []
         claim, insert = text(_CLAIM_SQL), text(_INSERT_SQL)  # plain SQL: no per-call compile
+        prepared = [_prepare(req) for req in requests]
         with self.engine.begin() as conn:
-            for req in requests:
+            for req, payload_text in prepared:
+                if isinstance(payload_text, MalformedCallbackError):
+                    results.append(payload_text)
+                    continue
                 try:
                     with conn.begin_nested():
                         for key in req.dedup_keys:
@@ -210,15 +258,12 @@ class OutboxStore:
                                 "kind": req.kind,
                                 "event_id": (req.event_id or None) and req.event_id[:128],
                                 "event_type": (req.event_type or None) and req.event_type[:128],
-                                "payload": json.dumps(
-                                    without_verification_token(req.payload, req.kind),
-                                    ensure_ascii=False,
-                                    separators=(",", ":"),
-                                ),
+                                "payload": payload_text,
                                 "status": "running" if lease is not None else "pending",
                                 "attempts": 1 if lease is not None else 0,
                                 "available_at": now + (lease or 0.0),
                                 "now": now,
+                                "owner": req.owner[:255],
                             },
                         ).first()
                         assert row is not None
@@ -241,8 +286,12 @@ class OutboxStore:
 
     # -- working -------------------------------------------------------------------------
 
-    def claim(self, limit: int, lease: float) -> list[OutboxItem]:
-        """Lease up to ``limit`` due rows (pending, or running with an expired lease)."""
+    def claim(self, limit: int, lease: float, *, owner: str | None = None) -> list[OutboxItem]:
+        """Lease up to ``limit`` due rows (pending, or running with an expired lease).
+
+        ``owner``: only rows stored by that router (and ownerless rows from before owners
+        existed); None: every row (tools and tests).
+        """
         from sqlalchemy import select, update
 
         from ..storage.tables import callback_outbox as t
@@ -256,6 +305,8 @@ class OutboxStore:
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
+            if owner is not None:
+                query = query.where(t.c.owner.in_((owner, "")))
             rows = conn.execute(query).mappings().all()
             if not rows:
                 return []
@@ -331,6 +382,38 @@ class OutboxStore:
         """Mark a row dead (every attempt failed); ``callbacks dlq replay`` revives it."""
         self._set(item_id, status="dead", last_error=(error or None) and error[:2000])
 
+    def no_handler(self, item_id: int, reason: str | None) -> None:
+        """Mark a row ``no_handler``: no route matched it. Not done: ``callbacks dlq list``
+        shows it and ``callbacks dlq replay`` runs it again (e.g. after deploying a handler)."""
+        self._set(item_id, status="no_handler", last_error=(reason or None) and reason[:2000])
+
+    def hold_update(
+        self,
+        item_id: int,
+        card: dict[str, Any],
+        *,
+        uses: int,
+        error: str | None,
+        delay: float | None,
+    ) -> None:
+        """Record that the handler ran and returned ``card``, which is not applied yet.
+
+        ``uses``: the callback token's uses spent so far; ``delay``: retry the update (only)
+        in that many seconds, or None to mark the row dead with ``error`` (the update alone
+        is dead-lettered; ``callbacks dlq replay`` tries the update again, not the handler).
+        """
+        values: dict[str, Any] = {
+            "card_update": json.dumps(card, ensure_ascii=False, separators=(",", ":")),
+            "update_uses": uses,
+            "last_error": (error or None) and error[:2000],
+        }
+        if delay is None:
+            values["status"] = "dead"
+        else:
+            values["status"] = "pending"
+            values["available_at"] = self.clock() + delay
+        self._set(item_id, **values)
+
     def _set(self, item_id: int, **values: Any) -> None:
         from sqlalchemy import update
 
@@ -353,15 +436,26 @@ class OutboxStore:
             row = conn.execute(select(t).where(t.c.id == item_id)).mappings().first()
         return _item(row) if row is not None else None
 
-    def items(self, status: str | None = None, *, limit: int = 100) -> list[OutboxItem]:
-        """Rows with ``status`` (all when None), oldest first."""
+    def items(
+        self,
+        status: str | Sequence[str] | None = None,
+        *,
+        limit: int = 100,
+        owner: str | None = None,
+    ) -> list[OutboxItem]:
+        """Rows with ``status`` (one, several, or all when None), oldest first; ``owner``:
+        only that router's rows."""
         from sqlalchemy import select
 
         from ..storage.tables import callback_outbox as t
 
         query = select(t).order_by(t.c.id).limit(limit)
-        if status is not None:
+        if isinstance(status, str):
             query = query.where(t.c.status == status)
+        elif status is not None:
+            query = query.where(t.c.status.in_(list(status)))
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
         with self.engine.connect() as conn:
             return [_item(r) for r in conn.execute(query).mappings().all()]
 
@@ -376,13 +470,14 @@ class OutboxStore:
         return {str(status): int(n) for status, n in rows}
 
     def revive(self, item_ids: Sequence[int] | None = None) -> int:
-        """Dead rows back to ``pending`` with zero attempts (all dead rows when None)."""
+        """Dead and ``no_handler`` rows back to ``pending`` with zero attempts (all of them
+        when None). A row whose handler already ran keeps its card: only the update runs."""
         from sqlalchemy import update
 
         from ..storage.tables import callback_outbox as t
 
         now = self.clock()
-        stmt = update(t).where(t.c.status == "dead")
+        stmt = update(t).where(t.c.status.in_(DLQ_STATUSES))
         if item_ids is not None:
             stmt = stmt.where(t.c.id.in_(list(item_ids)))
         with self.engine.begin() as conn:
@@ -414,6 +509,38 @@ class OutboxStore:
             conn.execute(text("SELECT 1"))
 
 
+def _prepare(req: AcceptRequest) -> tuple[AcceptRequest, str | MalformedCallbackError]:
+    """The payload's JSON text, or why this callback cannot be stored as given."""
+    try:
+        text = json.dumps(
+            without_verification_token(req.payload, req.kind),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for value in (text, req.app_id, req.event_id, req.event_type, req.owner, *req.dedup_keys):
+            if value:
+                value.encode("utf-8")  # a lone surrogate cannot be stored
+                if "\x00" in value and value is not text:
+                    raise ValueError("NUL character")
+    except (UnicodeError, ValueError, TypeError) as exc:
+        return req, MalformedCallbackError(
+            # not the id itself: it may be the undecodable part
+            f"the callback cannot be stored: {type(exc).__name__} (text that is not valid "
+            "Unicode, or a NUL character)"
+        )
+    return req, text
+
+
+def _card(value: Any) -> dict[str, Any] | None:
+    if not value:
+        return None
+    try:
+        card = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
+
+
 def _item(row: Any, **override: Any) -> OutboxItem:
     try:
         payload = json.loads(row["payload"])
@@ -431,6 +558,9 @@ def _item(row: Any, **override: Any) -> OutboxItem:
         "last_error": row["last_error"],
         "available_at": float(row["available_at"]),
         "created_at": float(row["created_at"]),
+        "owner": row["owner"] or "",
+        "card_update": _card(row["card_update"]),
+        "update_uses": int(row["update_uses"] or 0),
     }
     data.update(override)
     return OutboxItem(**data)

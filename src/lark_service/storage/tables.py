@@ -65,7 +65,7 @@ TOKEN_KINDS = ("tenant", "app", "user")
 NEGATIVE_KINDS = ("email", "mobile")
 AUTH_METHODS = ("card", "link")
 OUTBOX_KINDS = ("event", "card")
-OUTBOX_STATUSES = ("pending", "running", "done", "failed", "dead")
+OUTBOX_STATUSES = ("pending", "running", "done", "failed", "dead", "no_handler")
 
 DEFAULT_DOMAIN = FEISHU_BASE_URL
 
@@ -217,6 +217,12 @@ callback_outbox = Table(
     Column("available_at", Epoch, nullable=False),
     Column("created_at", Epoch, nullable=False),
     Column("updated_at", Epoch, nullable=False),
+    # the router (service) that stored the row: only it claims the row ('' = any, old rows)
+    Column("owner", String(NAME), nullable=False, server_default=""),
+    # the card a handler returned, still to be applied by the delayed update (JSON text):
+    # set once the handler ran, so a retry applies the card without running the handler again
+    Column("card_update", Text, nullable=True),
+    Column("update_uses", Integer, nullable=False, server_default="0"),  # token uses spent
     _one_of("kind", OUTBOX_KINDS, "kind"),
     _one_of("status", OUTBOX_STATUSES, "status"),
     Index("ix_callback_outbox_status_available_at", "status", "available_at"),
