@@ -1,4 +1,9 @@
-"""Loading handler routers named on the command line: ``module:attr`` or ``path.py:attr``."""
+"""Loading handler routers named on the command line: ``module:attr`` or ``path.py:attr``.
+
+As uvicorn does, the working directory is put on the import path first, so
+``lark-service serve --handlers myapp.callbacks:router`` run from a project folder finds
+``myapp`` without ``PYTHONPATH``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,14 @@ from ..errors import ConfigError
 from .router import CallbackRouter
 
 __all__ = ["load_router", "load_routers"]
+
+
+def _working_directory_importable() -> None:
+    """Put the working directory at the front of ``sys.path`` (uvicorn's ``--app-dir .``)."""
+    cwd = str(Path.cwd())
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+        importlib.invalidate_caches()
 
 
 def load_router(spec: str) -> CallbackRouter:
@@ -35,6 +48,7 @@ def load_router(spec: str) -> CallbackRouter:
             sys.modules[name] = module
             loaded.loader.exec_module(module)
         else:
+            _working_directory_importable()
             module = importlib.import_module(target)
     except (ImportError, OSError) as exc:
         raise ConfigError(
