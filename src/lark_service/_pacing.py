@@ -683,7 +683,7 @@ class Pacer:
             self._minute.setdefault(family_id, deque()).append(now)
 
     def _shared_usable(self) -> bool:
-        return self._shared_down_until == 0.0 or time.monotonic() >= self._shared_down_until
+        return self._shared_down_until == 0.0 or self.clock() >= self._shared_down_until
 
     def _admit_shared(
         self, app_id: str, family: str, key: str | None, limits: Limits
@@ -692,10 +692,12 @@ class Pacer:
         assert self.shared is not None
         try:
             wait = self.shared.admit(app_id, family, key, limits)
-        except Exception as exc:  # redis-py raises RedisError/OSError subclasses
-            self._shared_down_until = time.monotonic() + REDIS_RETRY_AFTER
-            if not self._shared_warned:
+        except self.shared.errors as exc:
+            with self._lock:
+                self._shared_down_until = self.clock() + REDIS_RETRY_AFTER
+                first = not self._shared_warned
                 self._shared_warned = True
+            if first:
                 logger.warning(
                     "pacing: Redis at %s is unreachable (%s); each process now paces alone "
                     "(a fleet of N processes may send up to N x Feishu's per-app limit) "
@@ -705,9 +707,11 @@ class Pacer:
                 )
             return None
         if self._shared_warned:
-            self._shared_warned = False
-            self._shared_down_until = 0.0
-            logger.info("pacing: Redis at %s answers again; budget shared", self.shared.where)
+            with self._lock:
+                recovered, self._shared_warned = self._shared_warned, False
+                self._shared_down_until = 0.0
+            if recovered:
+                logger.info("pacing: Redis at %s answers again; budget shared", self.shared.where)
         if wait <= 0:
             # Count it here too, so a later fallback starts from this process's history.
             with self._lock:
@@ -794,6 +798,8 @@ class RedisBudget:
         prefix: str = "lark:pacing",
         timeout: float = 0.5,
     ) -> None:
+        self.errors: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OSError)
+        """What counts as "Redis unreachable" (pace per process meanwhile)."""
         if client is None:
             if not url:
                 raise ValidationError("RedisBudget needs a Redis URL or client", field="url")
@@ -808,6 +814,8 @@ class RedisBudget:
             client = redis.Redis.from_url(
                 url, socket_connect_timeout=timeout, socket_timeout=timeout
             )
+            # any failure of Redis, not of our code: a pacing store must never fail a call
+            self.errors = (redis.RedisError, OSError)
         self.client = client
         self.clock = clock
         self.prefix = prefix

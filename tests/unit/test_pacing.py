@@ -425,3 +425,48 @@ def test_unreachable_redis_falls_back_to_local_pacing_with_one_warning(
     message = warnings[0].getMessage()
     assert "unreachable" in message and "127.0.0.1:1" in message and "s3cret" not in message
     shared.close()
+
+
+class FlakyRedis:
+    """A stand-in client whose script fails while ``down`` (as a dropped Redis would)."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.calls = 0
+
+    def register_script(self, source: str) -> FlakyRedis:
+        assert "ZREMRANGEBYSCORE" in source
+        return self
+
+    def __call__(self, keys: list[str], args: list[object]) -> bytes:
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("connection refused")
+        return b"0.25"  # the fleet's window is full: wait a quarter second
+
+
+def test_pacer_returns_to_redis_when_it_answers_again(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    client = FlakyRedis()
+    pacer = Pacer(clock=clock, shared=RedisBudget(client=client, clock=clock))
+    with caplog.at_level(logging.INFO, logger="lark_service.pacing"):
+        assert pacer.admit(APP, "im.send", "u1") == 0  # local fallback
+        assert pacer.admit(APP, "im.send", "u2") == 0
+        assert client.calls == 1  # Redis is not asked again at once
+        client.down = False
+        clock.now += 31  # REDIS_RETRY_AFTER
+        assert pacer.admit(APP, "im.send", "u3") == 0.25  # the shared budget decides again
+        client.down = True
+        assert pacer.admit(APP, "im.send", "u4") == 0
+    levels = [(r.levelname, r.getMessage().split(";")[0]) for r in caplog.records]
+    assert [lvl for lvl, _ in levels] == ["WARNING", "INFO", "WARNING"]
+
+
+def test_a_bug_is_not_mistaken_for_an_unreachable_redis() -> None:
+    class Broken(FlakyRedis):
+        def __call__(self, keys: list[str], args: list[object]) -> bytes:
+            raise ValueError("bug")
+
+    pacer = Pacer(shared=RedisBudget(client=Broken()))
+    with pytest.raises(ValueError, match="bug"):
+        pacer.admit(APP, "im.send", "u")
