@@ -470,3 +470,12 @@ def test_a_bug_is_not_mistaken_for_an_unreachable_redis() -> None:
     pacer = Pacer(shared=RedisBudget(client=Broken()))
     with pytest.raises(ValueError, match="bug"):
         pacer.admit(APP, "im.send", "u")
+
+
+def test_importing_the_pacer_does_not_import_redis() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, lark_service._pacing; print('redis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
