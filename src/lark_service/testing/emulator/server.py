@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from .app import EmulatorApp
 
-__all__ = ["DEFAULT_PORT", "Emulator", "run"]
+__all__ = ["DEFAULT_PORT", "Emulator", "run", "server_config"]
 
 DEFAULT_PORT = 8900
 _START_TIMEOUT = 30.0
@@ -29,7 +29,7 @@ _STOP_TIMEOUT = 10.0
 
 
 def _server_class() -> Callable[
-    [uvicorn.Config, EmulatorApp, threading.Event | None], uvicorn.Server
+    [uvicorn.Config, EmulatorApp, Callable[[], object] | None], uvicorn.Server
 ]:
     import uvicorn
 
@@ -37,22 +37,68 @@ def _server_class() -> Callable[
         """A uvicorn server that says when it listens and releases hung calls on shutdown."""
 
         def __init__(
-            self, config: uvicorn.Config, app: EmulatorApp, ready: threading.Event | None
+            self,
+            config: uvicorn.Config,
+            app: EmulatorApp,
+            on_started: Callable[[], object] | None,
         ) -> None:
             super().__init__(config)
             self.emulator_app = app
-            self.ready = ready
+            self.on_started = on_started
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
-            if self.ready is not None:
-                self.ready.set()
+            if self.on_started is not None and self.started:
+                self.on_started()
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             self.emulator_app.close()
             await super().shutdown(sockets=sockets)
 
     return _EmulatorServer
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for the emulator (``port=0``: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
+    # without it h11's separate header/body writes meet delayed ACKs (~40 ms a call).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def server_config(
+    app: EmulatorApp, *, log_level: str = "warning", console: bool = False
+) -> uvicorn.Config:
+    """The uvicorn settings every emulator server uses — the fixture's and the CLI's alike,
+    so both serve the same bytes. ``console``: uvicorn's own log lines and access log (the
+    CLI's foreground server)."""
+    import uvicorn
+
+    logging: dict[str, Any] = {} if console else {"log_config": None, "access_log": False}
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        **logging,
+        lifespan="off",
+        ws="none",
+        loop="asyncio",
+        # h11 writes header names as given (httptools lowercases them): Feishu sends
+        # "X-Tt-Logid" and "Content-Disposition", and the official SDK looks them up
+        # case-sensitively.
+        http="h11",
+        timeout_graceful_shutdown=1,
+    )
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class Emulator:
@@ -89,8 +135,7 @@ class Emulator:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (use it as the client's ``base_url``)."""
         if not self.running:
             raise RuntimeError("the emulator is not running; call start() first")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return _url(self.host, self.port)
 
     @property
     def running(self) -> bool:
@@ -101,37 +146,14 @@ class Emulator:
         """Start serving in a daemon thread; return once it accepts connections."""
         if self.running:
             return self
-        import uvicorn
-
         from .app import create_app
 
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
-        # without it h11's separate header/body writes meet delayed ACKs (~40 ms a call).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
+        sock = _listen(self.host, self.port)
         self.port = int(sock.getsockname()[1])
         app = create_app(self.state)
-        config = uvicorn.Config(
-            app,
-            log_level=self.log_level,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            loop="asyncio",
-            # h11 writes header names as given (httptools lowercases them): Feishu sends
-            # "X-Tt-Logid" and the official SDK looks it up case-sensitively.
-            http="h11",
-            timeout_graceful_shutdown=1,
-        )
+        config = server_config(app, log_level=self.log_level)
         ready = threading.Event()
-        server = _server_class()(config, app, ready)
+        server = _server_class()(config, app, ready.set)
         thread = threading.Thread(
             target=server.run,
             kwargs={"sockets": [sock]},
@@ -383,23 +405,24 @@ def run(
     seed_demo: bool = True,
     log_level: str = "info",
     state: EmulatorState | None = None,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the emulator in the foreground until interrupted (``lark-service emulator``)."""
-    import uvicorn
+    """Serve the emulator in the foreground until interrupted (``lark-service emulator``).
 
+    The server is set up as :class:`Emulator` sets up its own (h11, Feishu's header casing).
+    ``port=0`` picks a free port; ``on_ready(url)`` is called once it listens.
+    """
     from .app import create_app
 
     state = state or EmulatorState()
     if seed_demo:
         state.seed_demo()
+    sock = _listen(host, port)
+    url = _url(host, int(sock.getsockname()[1]))
     app = create_app(state)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        lifespan="off",
-        ws="none",
-        timeout_graceful_shutdown=1,
-    )
-    _server_class()(config, app, None).run()
+    config = server_config(app, log_level=log_level, console=True)
+    announce = (lambda: on_ready(url)) if on_ready is not None else None
+    try:
+        _server_class()(config, app, announce).run(sockets=[sock])
+    finally:
+        sock.close()
