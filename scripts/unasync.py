@@ -24,6 +24,9 @@ SUBS: list[tuple[str, str]] = [
     (r"\bawait ", ""),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
+    (r"\b__aiter__\b", "__iter__"),
+    (r"\b__anext__\b", "__next__"),
+    (r"\bStopAsyncIteration\b", "StopIteration"),
     (r"\baclose\b", "close"),
     (r"\basynccontextmanager\b", "contextmanager"),
     (r"\bAsyncIterator\b", "Iterator"),
@@ -41,6 +44,8 @@ _COMPILED = [(re.compile(p), r) for p, r in SUBS]
 def transform(source: str) -> str:
     out = []
     for line in source.splitlines(keepends=True):
+        if "# unasync: async-only" in line:
+            continue
         if "# unasync: keep" in line:
             out.append(line)
             continue

@@ -15,29 +15,54 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async_client import AsyncLarkClient
+    from ._async_pagination import AsyncPager
+    from ._async_resource import AsyncResource
     from ._http import ApiResponse
-    from ._retry import RetryPolicy
+    from ._options import RequestOptions
+    from ._paths import api_path
+    from ._retry import NO_RETRY, RetryPolicy
     from ._sync_client import LarkClient
+    from ._sync_pagination import Pager
+    from ._sync_resource import Resource
     from .config import Settings
+    from .domains import Domain, register_domain
     from .errors import LarkError
 
 __all__ = [
+    "NO_RETRY",
     "ApiResponse",
     "AsyncLarkClient",
+    "AsyncPager",
+    "AsyncResource",
+    "Domain",
     "LarkClient",
     "LarkError",
+    "Pager",
+    "RequestOptions",
+    "Resource",
     "RetryPolicy",
     "Settings",
     "__version__",
+    "api_path",
+    "register_domain",
 ]
 
 _LAZY = {
+    "NO_RETRY": "._retry",
     "ApiResponse": "._http",
     "AsyncLarkClient": "._async_client",
+    "AsyncPager": "._async_pagination",
+    "AsyncResource": "._async_resource",
+    "Domain": ".domains",
     "LarkClient": "._sync_client",
     "LarkError": ".errors",
+    "Pager": "._sync_pagination",
+    "RequestOptions": "._options",
+    "Resource": "._sync_resource",
     "RetryPolicy": "._retry",
     "Settings": ".config",
+    "api_path": "._paths",
+    "register_domain": ".domains",
 }
 
 

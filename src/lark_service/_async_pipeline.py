@@ -1,60 +1,111 @@
 """The request pipeline: the one path between a domain method and the socket.
 
-resolve the app -> get the token -> request id -> send on the pooled client -> parse the
-envelope -> map errors -> retry (ARCHITECTURE §4). Domain methods give a path, a body and a
-result type; everything else happens here, once.
+resolve the app -> get the token -> request id -> pace -> send on the pooled client -> parse
+the envelope -> map errors (per endpoint family) -> retry (ARCHITECTURE §4). Domain methods
+give a path, a body and :class:`~lark_service._options.RequestOptions`; everything else
+happens here, once. Every step is reported through :mod:`lark_service.instrumentation`
+(logging is one subscriber of it).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import threading
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from . import _concurrency, errors
+from . import _concurrency, errors, instrumentation
 from ._app import AppCredentials, AppResolver
 from ._http import ApiResponse, TokenKind, parse_response, transport_error
+from ._options import RequestOptions
+from ._paths import check_method
 from ._retry import RetryPolicy
 from .credentials import AsyncCredentialPool, TokenKey, TokenRecord
-from .logging import get_logger
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 __all__ = ["AsyncPipeline"]
 
-logger = get_logger("lark_service.http")
+S = TypeVar("S")
 
 _TOKEN_PATHS: Mapping[str, str] = {
     "tenant": "/open-apis/auth/v3/tenant_access_token/internal",
     "app": "/open-apis/auth/v3/app_access_token/internal",
 }
+# "token invalid" codes that name the kind of token Feishu rejected: only that kind is evicted
+# (a 99991668 about a user token must not throw away the tenant token that was not used).
+_INVALID_KIND: Mapping[int, str] = {99991663: "tenant", 99991664: "app", 99991668: "user"}
 
 
 class AsyncPipeline:
-    """Sends calls for one client: one pooled HTTP client, one pool, one retry policy."""
+    """Sends calls for one client (and every ``with_options`` copy of it): one pooled HTTP
+    client, one credential pool, one default retry policy and timeout."""
 
     def __init__(
         self,
         *,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
         apps: AppResolver,
         pool: AsyncCredentialPool,
         retry: RetryPolicy,
         timeout: httpx.Timeout,
+        settings: Settings | None = None,
     ) -> None:
-        self.http = http
+        self._make_http = http if callable(http) else None
+        self.http = http() if callable(http) else http
         self.apps = apps
         self.pool = pool
         self.retry = retry
         self.timeout = timeout
+        self._settings = settings
+        self._shared: dict[str, Any] = {}
+        self._shared_lock = threading.Lock()
+        _FORK_SAFE.add(self)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = self.apps.settings
+        return self._settings
+
+    def shared(self, name: str, factory: Callable[[], S]) -> S:
+        """The object called ``name`` that every domain client of this pipeline shares."""
+        try:
+            return self._shared[name]  # type: ignore[no-any-return]
+        except KeyError:
+            with self._shared_lock:
+                if name not in self._shared:
+                    self._shared[name] = factory()
+                return self._shared[name]  # type: ignore[no-any-return]
+
+    def set_shared(self, name: str, value: Any) -> None:
+        """Replace the shared object called ``name`` (e.g. a test's limiter or cache)."""
+        with self._shared_lock:
+            self._shared[name] = value
+
+    def _after_fork(self) -> None:
+        """In a forked child: never reuse the parent's sockets (their bytes would interleave
+        with the parent's). The old client is dropped, not closed: closing could shut down a
+        TLS session the parent still uses."""
+        if self._make_http is not None:
+            self.http = self._make_http()
+        self._shared_lock = threading.Lock()
+
+    # -- entry points --------------------------------------------------------------------------
 
     async def request(
         self,
         method: str,
         path: str,
         *,
-        token: TokenKind | None = "tenant",
+        token: TokenKind | str | None = "default",
         app_id: str | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
@@ -67,34 +118,72 @@ class AsyncPipeline:
         envelope: bool = True,
         request_id: str | None = None,
         idempotent: bool = True,
+        options: RequestOptions | None = None,
     ) -> ApiResponse:
-        """Call ``method path`` as the resolved app, with tokens, retries and typed errors.
-
-        ``idempotent=False`` marks a write that must not be repeated blindly (an edit, a
-        recall, an upload): after a failure that Feishu may have processed, it is not retried.
-        """
-        if token == "user":
-            raise errors.ValidationError(
-                "user tokens are not available yet; call with token='tenant' or 'app'",
-                field="token",
-            )
-        app = await self.resolve_app(app_id)
-        return await self.call(
-            app,
+        """:meth:`send` with the options given as keywords (on top of ``options``);
+        ``token="default"`` keeps the options' token (the tenant's, or the user's of
+        ``as_user``)."""
+        merged = (options or RequestOptions()).merge(
+            app_id=app_id,
+            retry=retry,
+            timeout=timeout,
+            headers=headers,
+            idempotent=None if idempotent else False,
+        )
+        if token is None:
+            merged = dataclasses.replace(merged, token=None, user=None)
+        elif token != "default":
+            if token not in ("tenant", "app", "user"):
+                raise errors.ValidationError(
+                    f"token must be 'tenant', 'app', 'user' or None, not {token!r}",
+                    field="token",
+                )
+            merged = dataclasses.replace(merged, token=token)  # type: ignore[arg-type]
+        return await self.send(
             method,
             path,
-            token=token,
+            merged,
             params=params,
             json=json,
             data=data,
             files=files,
-            headers=headers,
-            retry=retry,
-            timeout=timeout,
+            binary=binary,
+            envelope=envelope,
+            request_id=request_id,
+        )
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        options: RequestOptions,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        binary: bool = False,
+        envelope: bool = True,
+        request_id: str | None = None,
+    ) -> ApiResponse:
+        """Call ``method path`` as the resolved app, with tokens, retries and typed errors.
+
+        ``options.idempotent=False`` marks a write that must not be repeated blindly (an edit,
+        a recall, an upload): after a failure that Feishu may have processed, it is not retried.
+        """
+        app = await self.resolve_app(options.app_id)
+        return await self.call(
+            app,
+            method,
+            path,
+            options,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
             binary=binary,
             envelope=envelope,
             request_id=request_id or str(uuid.uuid4()),
-            idempotent=idempotent,
         )
 
     async def resolve_app(self, app_id: str | None = None) -> AppCredentials:
@@ -108,65 +197,73 @@ class AsyncPipeline:
         app: AppCredentials,
         method: str,
         path: str,
+        options: RequestOptions,
         *,
-        token: TokenKind | None,
         request_id: str,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float | httpx.Timeout | None = None,
         binary: bool = False,
         envelope: bool = True,
-        idempotent: bool = True,
     ) -> ApiResponse:
-        policy = retry or self.retry
+        method = check_method(method)
+        policy = options.retry or self.retry
         url = app.base_url + path
-        key = TokenKey(app.app_id, app.fingerprint, token) if token else None
-        send_timeout = self._timeout(timeout)
+        key = self._token_key(app, options)
+        family = options.error_family or errors.endpoint_family(method, path)
+        send_timeout = self._timeout(options.timeout)
+        headers = dict(options.headers)
         retries = 0
         waited = 0.0
         refetched = False
         attempt = 0
         while True:
             attempt += 1
-            request_headers = {"X-Request-Id": request_id}
-            if headers:
-                request_headers.update(headers)
+            request_headers = {"X-Request-Id": request_id, **headers}
             token_value = None
             if key is not None:
                 token_value = await self.pool.get_token(key, lambda k: self._fetch_token(app, k))
                 request_headers["Authorization"] = "Bearer " + token_value
+            request = _build(
+                self.http, method, url, params, json, data, files, request_headers, send_timeout
+            )
+            observed = instrumentation.enabled()
+            if observed:
+                instrumentation.emit(
+                    "request.started",
+                    app.app_id,
+                    method=method,
+                    path=path,
+                    family=family,
+                    attempt=attempt,
+                    request_id=request_id,
+                )
             started = time.perf_counter()
             error: errors.LarkError
+            response: httpx.Response | None = None
             try:
-                response = await self.http.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    data=data,
-                    files=files,
-                    headers=request_headers,
-                    timeout=send_timeout,
-                )
+                response = await self.http.send(request)
             except httpx.RequestError as exc:
                 error = transport_error(exc, request_id=request_id, url=url)
-                self._log(app, method, path, request_id, started, attempt, error=error)
             else:
                 try:
                     result = parse_response(
-                        response, request_id=request_id, envelope=envelope, binary=binary
+                        response,
+                        request_id=request_id,
+                        envelope=envelope,
+                        binary=binary,
+                        family=family,
                     )
                 except errors.LarkError as exc:
                     error = exc
-                    self._log(app, method, path, request_id, started, attempt, response, error)
                 else:
                     result.attempts = attempt
-                    self._log(app, method, path, request_id, started, attempt, response)
+                    if observed:
+                        _finished(app, method, path, family, request_id, attempt, started, response)
                     return result
+            if observed:
+                _finished(app, method, path, family, request_id, attempt, started, response, error)
 
             if (
                 isinstance(error, errors.TokenInvalidError)
@@ -174,37 +271,68 @@ class AsyncPipeline:
                 and key is not None
                 and token_value is not None
                 and not refetched
+                and _INVALID_KIND.get(error.code or 0, key.kind) == key.kind
             ):
                 refetched = True
                 await self.pool.invalidate(key, token_value)
-                logger.warning(
-                    "token rejected (code %s); refetching once and retrying %s %s",
-                    error.code,
-                    method,
-                    path,
-                    extra=_extra(app, request_id, attempt=attempt, reason="token invalid"),
+                instrumentation.emit(
+                    "request.retried",
+                    app.app_id,
+                    method=method,
+                    path=path,
+                    family=family,
+                    request_id=request_id,
+                    reason=f"token invalid (code {error.code}); refetched",
+                    delay=0.0,
+                    retry_number=retries,
+                    attempt=attempt,
                 )
                 continue
             decision = policy.decide(
-                error, retry_number=retries, waited=waited, idempotent=idempotent
+                error, retry_number=retries, waited=waited, idempotent=options.idempotent
             )
             if decision is None:
-                raise error
+                raise self._in_context(error, app, options)
             retries += 1
             waited += decision.delay
-            logger.warning(
-                "retry %d/%d of %s %s in %.2f s: %s",
-                retries,
-                policy.max_retries,
-                method,
-                path,
-                decision.delay,
-                decision.reason,
-                extra=_extra(
-                    app, request_id, attempt=attempt, reason=decision.reason, delay=decision.delay
-                ),
+            if isinstance(error, errors.RateLimitedError):
+                instrumentation.emit(
+                    "request.rate_limited",
+                    app.app_id,
+                    method=method,
+                    path=path,
+                    family=family,
+                    request_id=request_id,
+                    retry_after=error.retry_after,
+                )
+            instrumentation.emit(
+                "request.retried",
+                app.app_id,
+                method=method,
+                path=path,
+                family=family,
+                request_id=request_id,
+                reason=decision.reason,
+                delay=decision.delay,
+                retry_number=retries,
+                max_retries=policy.max_retries,
+                attempt=attempt,
             )
             await _concurrency.async_sleep(decision.delay)
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def _token_key(self, app: AppCredentials, options: RequestOptions) -> TokenKey | None:
+        kind = options.token_kind
+        if kind is None:
+            return None
+        if kind == "user":
+            if not options.user:
+                raise errors.ValidationError(
+                    "a user token needs the user: client.as_user(open_id)", field="user"
+                )
+            return TokenKey(app.app_id, app.fingerprint, "user", options.user)
+        return TokenKey(app.app_id, app.fingerprint, kind)
 
     async def get_token(self, app: AppCredentials, kind: TokenKind) -> str:
         """The current ``kind`` token of ``app`` from the pool (fetched only when needed)."""
@@ -216,13 +344,23 @@ class AsyncPipeline:
         return await self._fetch_token(app, TokenKey(app.app_id, app.fingerprint, kind))
 
     async def _fetch_token(self, app: AppCredentials, key: TokenKey) -> TokenRecord:
-        """Fetch an app or tenant token with the app's secret (top-level answer, not enveloped)."""
+        """Fetch an app or tenant token with the app's secret (top-level answer, not enveloped).
+
+        User tokens are never fetched here: they come from the user's authorization (user
+        OAuth), stored in the pool; a user without one gets :class:`UserTokenMissingError`.
+        """
         kind = key.kind
+        if kind == "user":
+            raise errors.UserTokenMissingError(
+                f"no user token stored for {key.subject} of app {app.app_id}",
+                hint="The user must authorize the app first (user OAuth); until then call "
+                "as the app (without as_user).",
+            )
         response = await self.call(
             app,
             "POST",
             _TOKEN_PATHS[kind],
-            token=None,
+            _NO_TOKEN,
             json={"app_id": app.app_id, "app_secret": app.app_secret},
             envelope=False,
             request_id=str(uuid.uuid4()),
@@ -240,6 +378,18 @@ class AsyncPipeline:
         now = self.pool.clock()
         return TokenRecord(key=key, value=value, expires_at=now + float(expire), issued_at=now)
 
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _in_context(
+        self, error: errors.LarkError, app: AppCredentials, options: RequestOptions
+    ) -> errors.LarkError:
+        if options.error_context is None or not isinstance(error, errors.APIError):
+            return error
+        specific = options.error_context(error, app.app_id)
+        if specific is not error and specific.__cause__ is None:
+            specific.__cause__ = error
+        return specific
+
     def _timeout(self, timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         if timeout is None:
             return self.timeout
@@ -248,50 +398,76 @@ class AsyncPipeline:
         connect = self.timeout.connect
         return httpx.Timeout(timeout, connect=min(connect, timeout) if connect else timeout)
 
-    def _log(
-        self,
-        app: AppCredentials,
-        method: str,
-        path: str,
-        request_id: str,
-        started: float,
-        attempt: int,
-        response: httpx.Response | None = None,
-        error: errors.LarkError | None = None,
-    ) -> None:
-        level = 20 if error is None else 30  # INFO / WARNING
-        if not logger.isEnabledFor(level):
-            return
-        if level < 30 and not logger.hasHandlers():
-            return  # nothing would print it: skip building and masking the record
-        duration_ms = (time.perf_counter() - started) * 1000
-        status = response.status_code if response is not None else None
-        code = error.code if error is not None else 0
-        log_id = response.headers.get("x-tt-logid") if response is not None else None
-        logger.log(
-            level,
-            "%s %s -> %s code=%s %.1f ms%s",
+
+_NO_TOKEN = RequestOptions(token=None)
+
+
+def _build(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    params: Mapping[str, Any] | None,
+    json: Any,
+    data: Mapping[str, Any] | None,
+    files: Mapping[str, Any] | None,
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    """The request, or a ValidationError when the arguments cannot make one (nothing sent)."""
+    try:
+        return http.build_request(
             method,
-            path,
-            status if status is not None else "no answer",
-            code,
-            duration_ms,
-            f" ({type(error).__name__}: {error.msg})" if error is not None else "",
-            extra=_extra(
-                app,
-                request_id,
-                attempt=attempt,
-                method=method,
-                path=path,
-                status=status,
-                code=code,
-                duration_ms=round(duration_ms, 1),
-                log_id=log_id,
-            ),
+            url,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=headers,
+            timeout=timeout,
         )
+    except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
+        raise errors.ValidationError(
+            f"the request cannot be encoded: {type(exc).__name__}: {str(exc)[:200]}",
+            hint="Check the ids, params, headers and body: text must be valid Unicode "
+            "(no lone surrogates) and JSON-serialisable.",
+        ) from None
 
 
-def _extra(app: AppCredentials, request_id: str, **fields: Any) -> dict[str, Any]:
-    extra = {"lark_request_id": request_id, "lark_app_id": app.app_id}
-    extra.update({f"lark_{name}": value for name, value in fields.items()})
-    return extra
+def _finished(
+    app: AppCredentials,
+    method: str,
+    path: str,
+    family: str,
+    request_id: str,
+    attempt: int,
+    started: float,
+    response: httpx.Response | None,
+    error: errors.LarkError | None = None,
+) -> None:
+    instrumentation.emit(
+        "request.finished",
+        app.app_id,
+        method=method,
+        path=path,
+        family=family,
+        attempt=attempt,
+        request_id=request_id,
+        status=response.status_code if response is not None else None,
+        code=(error.code if error is not None else 0),
+        outcome="ok" if error is None else type(error).__name__,
+        error_msg=error.msg if error is not None else None,
+        duration=time.perf_counter() - started,
+        log_id=response.headers.get("x-tt-logid") if response is not None else None,
+    )
+
+
+_FORK_SAFE: weakref.WeakSet[AsyncPipeline] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for pipeline in list(_FORK_SAFE):
+        pipeline._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)

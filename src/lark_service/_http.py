@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from . import errors
+from ._options import TokenKind
 from ._version import __version__
 
 __all__ = [
     "ApiResponse",
     "TokenKind",
-    "async_backend_transport",
-    "backend_transport",
+    "async_make_http_client",
+    "make_http_client",
     "make_timeout",
     "parse_response",
     "retry_after",
     "transport_error",
 ]
 
-TokenKind = Literal["tenant", "app", "user"]
 USER_AGENT = f"lark-service/{__version__}"
 
 
@@ -52,39 +52,72 @@ class ApiResponse:
         return str(self.body.get("msg", ""))
 
 
-def backend_transport(backend: str, *, http2: bool) -> httpx.BaseTransport | None:
-    """The sync client's transport: always httpx's own (its sync client is the fastest here)."""
-    _check_backend(backend)
-    return None
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
 
 
-def async_backend_transport(backend: str, *, http2: bool) -> httpx.AsyncBaseTransport | None:
-    """The async client's transport: aiohttp's (``"aiohttp"``, or ``"auto"`` without HTTP/2)
-    or httpx's own (None: ``"httpx"``, or ``"auto"`` with HTTP/2).
+def make_http_client(
+    *,
+    timeout: httpx.Timeout,
+    http2: bool = False,
+    transport: httpx.BaseTransport | None = None,
+    proxy: str | None = None,
+    backend: str = "auto",
+) -> httpx.Client:
+    """The sync client's pooled HTTP client: always httpx's own (the fastest sync pool).
 
-    httpx's async connection pool is several times slower than its sync one under concurrency;
-    the aiohttp transport closes that gap (docs/performance.md). It speaks HTTP/1.1 only.
+    ``proxy`` (or, without one, ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``) is honoured.
     """
     _check_backend(backend)
-    if backend == "httpx" or (backend == "auto" and http2):
-        return None
-    if http2:
-        raise errors.ConfigError(
-            "HTTP/2 is not available with the aiohttp backend",
-            hint="Use http_backend='httpx' (or 'auto') for HTTP/2, or turn http2 off.",
-        )
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError as exc:
-        if backend == "auto":
-            return None
-        raise errors.ConfigError(
-            "the aiohttp backend needs httpx-aiohttp", hint="pip install httpx-aiohttp"
-        ) from exc
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50)
+    return httpx.Client(
+        http2=http2,
+        timeout=timeout,
+        transport=transport,
+        proxy=proxy,
+        headers={"User-Agent": USER_AGENT},
+        limits=_LIMITS,
     )
-    return transport
+
+
+def async_make_http_client(
+    *,
+    timeout: httpx.Timeout,
+    http2: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    proxy: str | None = None,
+    backend: str = "auto",
+) -> httpx.AsyncClient:
+    """The async client's pooled HTTP client: aiohttp's transport (``"aiohttp"``, or
+    ``"auto"`` without HTTP/2) or httpx's own (``"httpx"``, or ``"auto"`` with HTTP/2).
+
+    httpx's async connection pool is several times slower than its sync one under concurrency;
+    the aiohttp transport closes that gap (docs/performance.md). It speaks HTTP/1.1 only. Both
+    honour ``proxy`` and, without one, ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``.
+    """
+    _check_backend(backend)
+    cls: type[httpx.AsyncClient] = httpx.AsyncClient
+    if transport is None and not (backend == "httpx" or (backend == "auto" and http2)):
+        if http2:
+            raise errors.ConfigError(
+                "HTTP/2 is not available with the aiohttp backend",
+                hint="Use http_backend='httpx' (or 'auto') for HTTP/2, or turn http2 off.",
+            )
+        try:
+            from httpx_aiohttp import HttpxAiohttpClient
+        except ImportError as exc:
+            if backend != "auto":
+                raise errors.ConfigError(
+                    "the aiohttp backend needs httpx-aiohttp", hint="pip install httpx-aiohttp"
+                ) from exc
+        else:
+            cls = HttpxAiohttpClient
+    return cls(
+        http2=http2,
+        timeout=timeout,
+        transport=transport,
+        proxy=proxy,
+        headers={"User-Agent": USER_AGENT},
+        limits=_LIMITS,
+    )
 
 
 def _check_backend(backend: str) -> None:
@@ -163,7 +196,12 @@ def _decode(response: httpx.Response) -> dict[str, Any] | None:
 
 
 def parse_response(
-    response: httpx.Response, *, request_id: str, envelope: bool = True, binary: bool = False
+    response: httpx.Response,
+    *,
+    request_id: str,
+    envelope: bool = True,
+    binary: bool = False,
+    family: str | None = None,
 ) -> ApiResponse:
     """Check one HTTP answer and return it, or raise the mapped :mod:`errors` class.
 
@@ -202,7 +240,7 @@ def parse_response(
         error = body.get("error")
         if isinstance(error, dict) and error.get("log_id"):
             log_id = str(error["log_id"])
-    raise error_for(response, body, request_id=request_id, log_id=log_id)
+    raise error_for(response, body, request_id=request_id, log_id=log_id, family=family)
 
 
 def error_for(
@@ -211,6 +249,7 @@ def error_for(
     *,
     request_id: str,
     log_id: str | None,
+    family: str | None = None,
 ) -> errors.LarkError:
     text = "" if body is not None else response.content[:400].decode("utf-8", "replace")
     return errors.error_from_response(
@@ -220,4 +259,5 @@ def error_for(
         request_id=request_id,
         log_id=log_id,
         retry_after=retry_after(response.headers),
+        family=family,
     )

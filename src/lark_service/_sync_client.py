@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import functools
-import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -15,17 +15,21 @@ import httpx
 from . import errors
 from ._app import AppCredentials, AppResolver, AppSource
 from ._sync_pipeline import Pipeline
-from ._http import USER_AGENT, ApiResponse, TokenKind, backend_transport, make_timeout
+from ._sync_resource import Resource
+from ._http import ApiResponse, TokenKind, make_http_client, make_timeout
+from ._options import RequestOptions
+from ._paths import check_method, check_raw_path
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
 from .credentials import CredentialPool, TokenRecord, TokenStore, open_token_store
 from .credentials._types import Clock
-from .messaging import MessagingClient
+from .domains import get_domain
 
 if TYPE_CHECKING:
     from .cards._sync_client import CardsClient
     from .chats._sync_client import ChatsClient
     from .contact._sync_client import ContactClient
+    from .messaging import MessagingClient
 
 __all__ = ["LarkClient"]
 
@@ -55,10 +59,10 @@ class LarkClient:
         token_store: TokenStore | None = None,
         registry: AppSource | None = None,
         transport: httpx.BaseTransport | None = None,
+        proxy: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        _apply_log_level(self.settings.log_level)
         self._apps = AppResolver(
             self.settings,
             app_id=app_id,
@@ -73,76 +77,103 @@ class LarkClient:
         self._timeout = make_timeout(
             connect_timeout or self.settings.connect_timeout, timeout or self.settings.read_timeout
         )
-        if transport is None:
-            transport = backend_transport(
-                http_backend or self.settings.http_backend, http2=use_http2
-            )
-        self._http = httpx.Client(
-            http2=use_http2,
+        make_http = functools.partial(
+            make_http_client,
             timeout=self._timeout,
+            http2=use_http2,
             transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            proxy=proxy,
+            backend=http_backend or self.settings.http_backend,
         )
         # By default tokens persist (encrypted) in the state database, opened on first need.
         store = token_store if token_store is not None else open_token_store(self.settings)
         self.credentials = CredentialPool(store, clock=clock)
         self._pipeline = Pipeline(
-            http=self._http,
+            http=make_http,
             apps=self._apps,
             pool=self.credentials,
             retry=self.retry,
             timeout=self._timeout,
-        )
-        self.messaging = MessagingClient(self._pipeline)
-
-    @functools.cached_property
-    def cards(self) -> CardsClient:
-        """Card builders and delayed card updates (imported on first use)."""
-        from .cards._sync_client import CardsClient
-
-        return CardsClient(self._pipeline)
-
-    @functools.cached_property
-    def contact(self) -> ContactClient:
-        """Users and departments, with the per-app user cache in the state database."""
-        from .contact._sync_client import ContactClient
-
-        return ContactClient(
-            self._pipeline,
             settings=self.settings,
-            clock=self.credentials.clock,
         )
+        self.options = RequestOptions()
+        """The default options of every call made through this client."""
 
-    @functools.cached_property
-    def chats(self) -> ChatsClient:
-        """Group chats: find by name, read, list, members."""
-        from .chats._sync_client import ChatsClient
+    if TYPE_CHECKING:  # the built-in domains (made on first use by __getattr__)
+        messaging: MessagingClient
+        cards: CardsClient
+        contact: ContactClient
+        chats: ChatsClient
 
-        return ChatsClient(self._pipeline)
+    @property
+    def _http(self) -> httpx.Client:
+        return self._pipeline.http
+
+    def __getattr__(self, name: str) -> Any:
+        """``client.<domain>``: the domain client from :mod:`lark_service.domains`, made on
+        first use with this client's options."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        domain = get_domain(name)
+        if domain is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = domain.client_class(is_async=_IS_ASYNC)(self._pipeline, self.options)
+        self.__dict__[name] = value
+        return value
 
     def with_options(
-        self, *, retry: RetryPolicy | None = None, timeout: float | None = None
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        app_id: str | None = None,
+        user: str | None = None,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> LarkClient:
         """This client with other per-call defaults, sharing its connections, tokens, apps and
-        send pacing: ``client.with_options(retry=NO_RETRY).messaging.send_text_message(...)``.
+        pacing: ``client.with_options(retry=NO_RETRY).messaging.send_text_message(...)``.
 
-        Cheap to create per call. Closing either one closes the shared connections.
+        Every domain (built-in or registered) is rebuilt with the new options. ``user=`` is
+        :meth:`as_user`. Cheap to create per call. Closing either one closes the shared
+        connections.
         """
-        clone = copy.copy(self)
-        for name in _PIPELINE_BOUND:  # domain clients bound to the old pipeline
-            clone.__dict__.pop(name, None)
-        clone.retry = retry or self.retry
         if timeout is not None:
-            clone._timeout = make_timeout(min(self._timeout.connect or timeout, timeout), timeout)
-        clone._pipeline = Pipeline(
-            http=self._http,
-            apps=self._apps,
-            pool=self.credentials,
-            retry=clone.retry,
-            timeout=clone._timeout,
+            timeout_value: httpx.Timeout | None = make_timeout(
+                min(self._timeout.connect or timeout, timeout), timeout
+            )
+        else:
+            timeout_value = None
+        return self._with(
+            self.options.merge(
+                retry=retry,
+                timeout=timeout_value,
+                app_id=app_id,
+                user=user,
+                idempotent=idempotent,
+                headers=headers,
+            )
         )
-        clone.messaging = MessagingClient(clone._pipeline, limiter=self.messaging.limiter)
+
+    def as_user(self, open_id: str) -> LarkClient:
+        """This client acting as the user ``open_id`` (the user's access token, every domain):
+        ``client.as_user("ou_1").docs.create_document("Mine")``.
+
+        Raises UserTokenMissingError on the first call when no user token is stored for the
+        user (the user must authorize the app first).
+        """
+        if not isinstance(open_id, str) or not open_id.strip():
+            raise errors.ValidationError("as_user() needs the user's open_id", field="open_id")
+        return self._with(self.options.merge(user=open_id.strip(), token="user"))
+
+    def _with(self, options: RequestOptions) -> LarkClient:
+        clone = copy.copy(self)
+        for name in list(clone.__dict__):
+            if get_domain(name) is not None:  # domain clients bound to the old options
+                del clone.__dict__[name]
+        clone.options = options
+        if options.retry is not None:
+            clone.retry = options.retry
         return clone
 
     @property
@@ -186,7 +217,7 @@ class LarkClient:
         method: str,
         path: str,
         *,
-        token: TokenKind | None = "tenant",
+        token: TokenKind | str | None = "default",
         app_id: str | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
@@ -205,14 +236,9 @@ class LarkClient:
         Pass ``idempotent=False`` for a write that must not run twice: it is then retried only
         when Feishu surely did not get it (a rate limit, a connection never made).
         """
-        if not path.startswith("/"):
-            raise errors.ValidationError(
-                f"path must start with '/', e.g. /open-apis/im/v1/messages (got {path!r})",
-                field="path",
-            )
         return self._pipeline.request(
-            method.upper(),
-            path,
+            check_method(method),
+            check_raw_path(path),
             token=token,
             app_id=app_id,
             params=params,
@@ -224,6 +250,7 @@ class LarkClient:
             timeout=timeout,
             binary=binary,
             idempotent=idempotent,
+            options=self.options,
         )
 
     def close(self) -> None:
@@ -240,20 +267,14 @@ class LarkClient:
         return f"{type(self).__name__}(app_id={self.app_id!r})"
 
 
-# cached_property domain clients that hold a pipeline (recreated by with_options)
-_PIPELINE_BOUND = ("cards", "contact", "chats")
+# True here, False in the generated sync twin (whose resources' _request is a plain function)
+_IS_ASYNC = inspect.iscoroutinefunction(Resource._request)
 
 
 def _token_kind(kind: str) -> TokenKind:
     if kind not in ("tenant", "app"):
         raise errors.ValidationError(f"kind must be 'tenant' or 'app', not {kind!r}", field="kind")
     return kind  # type: ignore[return-value]
-
-
-def _apply_log_level(level: str) -> None:
-    logger = logging.getLogger("lark_service")
-    if logger.level == logging.NOTSET:
-        logger.setLevel(level.upper())
 
 
 def _require_h2() -> None:

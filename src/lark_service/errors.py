@@ -22,6 +22,7 @@ LarkError
 │   ├── QuotaExceededError
 │   ├── InvalidParameterError
 │   └── ServerError               5xx, "internal error", non-JSON error pages
+├── UserTokenMissingError         no user token is stored for the user a call runs as
 ├── LockTimeoutError              a token refresh lock was not acquired in time
 ├── StorageUnavailableError       the state database cannot be written (callbacks answer 503)
 └── CallbackError
@@ -49,6 +50,7 @@ from typing import Any
 
 __all__ = [
     "CODE_TABLE",
+    "CODE_TABLES",
     "APIError",
     "AmbiguousChatNameError",
     "AppDisabledError",
@@ -80,8 +82,12 @@ __all__ = [
     "TokenInvalidError",
     "TransportError",
     "UnknownAppError",
+    "UserTokenMissingError",
     "ValidationError",
+    "endpoint_family",
     "error_from_response",
+    "register_codes",
+    "rule_for",
 ]
 
 
@@ -290,6 +296,11 @@ class DecryptError(CallbackError):
     """The encrypted callback body could not be decrypted."""
 
 
+class UserTokenMissingError(LarkError):
+    """A call runs as a user (``as_user``) for whom no user access token is stored: the user
+    must authorize the app first (user OAuth)."""
+
+
 class StorageUnavailableError(LarkError):
     """The state database could not be written: a callback is not acknowledged (HTTP 503, so
     Feishu pushes it again later)."""
@@ -356,15 +367,22 @@ class AmbiguousChatNameError(ValidationError):
 
 @dataclass(frozen=True)
 class CodeRule:
-    """How one Feishu code is raised: class, whether a retry may help, what to tell the caller."""
+    """How one Feishu code is raised: class, whether a retry may help, what to tell the caller,
+    and (rate limits) how long to wait when Feishu sends no reset header."""
 
     cls: type[APIError] | type[ConfigError]
     retryable: bool
     hint: str
+    retry_after: float | None = None
 
 
-def _rule(cls: type[APIError] | type[ConfigError], retryable: bool, hint: str) -> CodeRule:
-    return CodeRule(cls, retryable, hint)
+def _rule(
+    cls: type[APIError] | type[ConfigError],
+    retryable: bool,
+    hint: str,
+    retry_after: float | None = None,
+) -> CodeRule:
+    return CodeRule(cls, retryable, hint, retry_after)
 
 
 _BUSY = "Feishu is busy; lark-service retries with backoff."
@@ -403,7 +421,7 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     ),
     99991681: _rule(PermissionDeniedError, False, "Third-party authorization failed."),
     **{c: _rule(NotFoundError, False, _ID) for c in range(99992351, 99992365)},
-    10003: _rule(InvalidCredentialsError, False, "Check app_id: Feishu does not know it."),
+    10003: _rule(InvalidParameterError, False, "Check the request parameters."),
     10012: _rule(ServerError, True, _BUSY),
     10013: _rule(ServerError, True, _BUSY),
     10014: _rule(InvalidCredentialsError, False, "Check app_secret (and that the app is enabled)."),
@@ -429,7 +447,8 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     230017: _rule(PermissionDeniedError, False, "The bot is not the owner of the resource."),
     230018: _rule(PermissionDeniedError, False, "Blocked by the group's settings."),
     230019: _rule(NotFoundError, False, "The thread does not exist."),
-    230020: _rule(RateLimitedError, True, _RATE),
+    # per receiver (5/s): Feishu sends no reset header, so wait one receiver slot, not 30 s
+    230020: _rule(RateLimitedError, True, _RATE, retry_after=0.2),
     230022: _rule(InvalidParameterError, False, "The content was flagged as sensitive."),
     230025: _rule(QuotaExceededError, False, "Text is limited to 150 KB, post and card to 30 KB."),
     230027: _rule(PermissionDeniedError, False, "The app lacks a permission for this message."),
@@ -443,6 +462,7 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     230053: _rule(PermissionDeniedError, False, "The user blocked the bot."),
     230054: _rule(InvalidParameterError, False, "Unsupported for this message type."),
     230055: _rule(InvalidParameterError, False, "The uploaded file type does not match msg_type."),
+    # 230071/230072/230075 mean other things on edit: see CODE_TABLES["im.edit"]
     230071: _rule(InvalidParameterError, False, "Reply in thread is unsupported here."),
     230072: _rule(InvalidParameterError, False, "Reply in thread is unsupported here."),
     230075: _rule(InvalidParameterError, False, "Encrypted messages are unsupported."),
@@ -452,6 +472,7 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     232006: _rule(NotFoundError, False, "The chat does not exist (or is invisible to the app)."),
     232009: _rule(NotFoundError, False, "The chat was dissolved."),
     232011: _rule(PermissionDeniedError, False, "Add the bot to the chat first."),
+    232019: _rule(RateLimitedError, True, "The chat's rate limit was hit; lark-service backs off."),
     234001: _rule(InvalidParameterError, False, "Check the upload parameters."),
     234002: _rule(PermissionDeniedError, False, "The app may not access this resource."),
     234006: _rule(QuotaExceededError, False, "Images are limited to 10 MB, files to 30 MB."),
@@ -465,7 +486,13 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     ),
     40011: _rule(InvalidParameterError, False, "page_size must be 1-50."),
     40012: _rule(InvalidParameterError, False, "The page_token is invalid."),
+    40014: _rule(InvalidParameterError, False, "Feishu refused the department parameters."),
     40015: _rule(NotFoundError, False, "The department does not exist or was deleted."),
+    43010: _rule(
+        InvalidParameterError,
+        False,
+        "The department is too large to list recursively; walk its sub-departments instead.",
+    ),
     41009: _rule(InvalidParameterError, False, "Give an email or a mobile."),
     41012: _rule(InvalidParameterError, False, "Invalid user id."),
     41050: _rule(
@@ -490,6 +517,69 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     1061006: _rule(ServerError, True, _BUSY),
     1061045: _rule(RateLimitedError, True, _RATE),
 }
+
+CODE_TABLES: dict[str, Mapping[int, CodeRule]] = {
+    # token endpoints: here 10003 means Feishu does not know the app_id
+    "auth": {
+        10003: _rule(InvalidCredentialsError, False, "Check app_id: Feishu does not know it."),
+    },
+    # PUT /im/v1/messages/:id (the edit page)
+    "im.edit": {
+        230071: _rule(
+            PermissionDeniedError,
+            False,
+            "Only the sender can edit a message.",
+        ),
+        230072: _rule(ConflictError, False, "A message can be edited at most 20 times."),
+        230075: _rule(ConflictError, False, "The edit window of this message has passed."),
+    },
+    # DELETE /im/v1/messages/:id (the recall page)
+    "im.recall": {
+        230026: _rule(
+            PermissionDeniedError, False, "The app may not recall this message (not its sender)."
+        ),
+        230009: _rule(ConflictError, False, "The recall window of this message has passed."),
+        230110: _rule(NotFoundError, False, "The message was deleted."),
+    },
+}
+"""Code tables per endpoint family: Feishu's codes mean different things on different endpoints
+(230071 is "not the sender" on edit, "reply in thread unsupported" on reply). A family's table
+is consulted first, then its parents' (``im.edit`` → ``im``), then :data:`CODE_TABLE`."""
+
+
+def register_codes(family: str, table: Mapping[int, CodeRule]) -> None:
+    """Add a domain's code table for the endpoint ``family`` (merged into an existing one)."""
+    CODE_TABLES[family] = {**CODE_TABLES.get(family, {}), **table}
+
+
+def rule_for(code: int, family: str | None = None) -> CodeRule | None:
+    """The rule for ``code`` on an endpoint of ``family`` (its table, its parents', then the
+    generic table)."""
+    while family:
+        table = CODE_TABLES.get(family)
+        if table is not None and code in table:
+            return table[code]
+        family = family.rpartition(".")[0]
+    return CODE_TABLE.get(code)
+
+
+def endpoint_family(method: str, path: str) -> str:
+    """The error family of ``method path``: ``auth``, ``im.edit``, ``im.recall``, ``im.reply``,
+    else the path's service (``im``, ``contact``, ``docx``...)."""
+    parts = path.split("/")
+    service = parts[2] if len(parts) > 2 and parts[1] == "open-apis" else ""
+    if service == "auth":
+        return "auth"
+    if service == "im" and len(parts) >= 6 and parts[4] == "messages":
+        if len(parts) == 6:
+            if method == "PUT":
+                return "im.edit"
+            if method == "DELETE":
+                return "im.recall"
+        elif parts[6:7] == ["reply"]:
+            return "im.reply"
+    return service
+
 
 _STATUS_CLASS: Mapping[int, type[APIError]] = {
     400: InvalidParameterError,
@@ -533,11 +623,13 @@ def error_from_response(
     request_id: str | None = None,
     log_id: str | None = None,
     retry_after: float | None = None,
-) -> APIError | ConfigError:
+    family: str | None = None,
+) -> APIError | ConfigError | TransportError:
     """Map a Feishu answer to the error to raise (the business code decides before the status).
 
     ``body`` is the parsed JSON envelope, or None when the answer was not JSON (then ``text``
-    holds the start of it). Unknown codes become a plain :class:`APIError`.
+    holds the start of it). ``family`` is the endpoint family (:func:`endpoint_family`) whose
+    code table is consulted first. Unknown codes become a plain :class:`APIError`.
     """
     ids: dict[str, Any] = {"request_id": request_id, "log_id": log_id, "http_status": http_status}
     if body is None:
@@ -545,6 +637,17 @@ def error_from_response(
         msg = f"non-JSON answer with HTTP {http_status}" + (f": {snippet}" if snippet else "")
         if http_status == 429:
             return RateLimitedError(msg, retry_after=retry_after, hint=_RATE, **ids)
+        if http_status == 400:
+            # Feishu answers every 400 with its JSON envelope: a bare 400 came from a server
+            # that could not parse our request (a connection corrupted, e.g. shared across a
+            # fork) — a transport failure, not a parameter of ours.
+            return ConnectionError(
+                msg,
+                request_sent=True,
+                hint="The HTTP exchange was garbled on the way; check proxies, and never "
+                "share a client's connections across fork().",
+                **ids,
+            )
         if http_status >= 500 or http_status < 400:  # an error page, or a garbled 2xx answer
             return ServerError(msg, hint=_BUSY, **ids)
         cls = _STATUS_CLASS.get(http_status, APIError)
@@ -553,7 +656,7 @@ def error_from_response(
     raw_code = body.get("code")
     code = raw_code if isinstance(raw_code, int) else None
     msg = str(body.get("msg") or body.get("error_description") or f"HTTP {http_status}")
-    rule = CODE_TABLE.get(code) if code is not None else None
+    rule = rule_for(code, family) if code is not None else None
     hint = _field_hint(body)
     if rule is not None:
         hint = hint or rule.hint
@@ -567,9 +670,8 @@ def error_from_response(
                 msg, code=code, missing_scopes=scopes, hint=hint, body=body, **ids
             )
         if rule.cls is RateLimitedError:
-            return RateLimitedError(
-                msg, code=code, retry_after=retry_after, hint=hint, body=body, **ids
-            )
+            wait = retry_after if retry_after is not None else rule.retry_after
+            return RateLimitedError(msg, code=code, retry_after=wait, hint=hint, body=body, **ids)
         return rule.cls(msg, code=code, retryable=rule.retryable, hint=hint, body=body, **ids)
 
     if http_status == 429:

@@ -99,3 +99,89 @@ def configure_logging(level: str | int | None = None, *, json_lines: bool | None
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root.addHandler(handler)
+
+
+# -- logging as a subscriber of lark_service.instrumentation ----------------------------------
+
+_http_logger = get_logger("lark_service.http")
+
+
+def log_event(event: Any) -> None:
+    """Write the pipeline's log lines from its instrumentation events (subscribed at import)."""
+    name = event.name
+    if name == "request.finished":
+        _log_finished(event)
+    elif name == "request.retried":
+        _log_retried(event)
+
+
+def _extra(event: Any, **fields: Any) -> dict[str, Any]:
+    extra = {"lark_request_id": event.fields.get("request_id"), "lark_app_id": event.app_id}
+    extra.update({f"lark_{key}": value for key, value in fields.items()})
+    return extra
+
+
+def _log_finished(event: Any) -> None:
+    f = event.fields
+    failed = f["outcome"] != "ok"
+    level = logging.WARNING if failed else logging.INFO
+    if not _http_logger.isEnabledFor(level):
+        return
+    if not failed and not _http_logger.hasHandlers():
+        return  # nothing would print it: skip building and masking the record
+    status = f["status"]
+    duration_ms = f["duration"] * 1000
+    _http_logger.log(
+        level,
+        "%s %s -> %s code=%s %.1f ms%s",
+        f["method"],
+        f["path"],
+        status if status is not None else "no answer",
+        f["code"],
+        duration_ms,
+        f" ({f['outcome']}: {f['error_msg']})" if failed else "",
+        extra=_extra(
+            event,
+            attempt=f["attempt"],
+            method=f["method"],
+            path=f["path"],
+            status=status,
+            code=f["code"],
+            duration_ms=round(duration_ms, 1),
+            log_id=f["log_id"],
+        ),
+    )
+
+
+def _log_retried(event: Any) -> None:
+    if not _http_logger.isEnabledFor(logging.WARNING):
+        return
+    f = event.fields
+    if "max_retries" not in f:  # a rejected token, refetched once
+        _http_logger.warning(
+            "%s; retrying %s %s",
+            f["reason"],
+            f["method"],
+            f["path"],
+            extra=_extra(event, attempt=f["attempt"], reason=f["reason"]),
+        )
+        return
+    _http_logger.warning(
+        "retry %d/%d of %s %s in %.2f s: %s",
+        f["retry_number"],
+        f["max_retries"],
+        f["method"],
+        f["path"],
+        f["delay"],
+        f["reason"],
+        extra=_extra(event, attempt=f["attempt"], reason=f["reason"], delay=f["delay"]),
+    )
+
+
+def _subscribe_logging() -> None:
+    from . import instrumentation
+
+    instrumentation.subscribe(log_event)
+
+
+_subscribe_logging()

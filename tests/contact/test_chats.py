@@ -73,11 +73,11 @@ def test_list_chats_pages_through_everything(emu: Emulator, client: LarkClient) 
     for i in range(130):
         emu.add_chat(f"oc_many{i:03d}", f"Many {i:03d}")
     emu.add_chat("oc_other", "Not mine", bot_app_ids=["cli_someone_else"])
-    chats = client.chats.list_chats()
+    chats = client.chats.list_chats().to_list()
     assert len(chats) == 132
     assert "oc_other" not in {c.chat_id for c in chats}
     assert len(emu.requests(path="/open-apis/im/v1/chats")) == 2
-    assert len(client.chats.search_chats("many 12")) == 10
+    assert len(client.chats.search_chats("many 12").to_list()) == 10
 
 
 def test_members_and_bot_outside_the_chat(emu: Emulator, client: LarkClient) -> None:
@@ -99,7 +99,7 @@ def test_members_and_bot_outside_the_chat(emu: Emulator, client: LarkClient) -> 
 def test_missing_chat_scope_names_it(emu: Emulator, client: LarkClient) -> None:
     emu.deny_scopes(APP[0], "im:chat:readonly", "im:chat")
     with pytest.raises(PermissionDeniedError) as info:
-        client.chats.list_chats()
+        client.chats.list_chats().to_list()
     assert info.value.missing_scopes == ["im:chat:readonly", "im:chat"]
     assert "im:chat:readonly" in str(info.value)
 

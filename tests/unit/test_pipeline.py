@@ -223,9 +223,18 @@ def test_rate_limit_waits_the_reset_header(feishu: ScriptedFeishu, sleeps: list[
 
 
 def test_rate_limit_without_header_waits_30s(feishu: ScriptedFeishu, sleeps: list[float]) -> None:
-    feishu.push(SEND_PATH, feishu_error(230020, status=400, msg="frequency limit"))
+    feishu.push(SEND_PATH, feishu_error(99991400, status=400, msg="frequency limit"))
     make_client(feishu).messaging.send_text_message("ou_1", "x")
     assert sleeps == [30.0]
+
+
+def test_per_receiver_limit_backs_off_one_receiver_slot(
+    feishu: ScriptedFeishu, sleeps: list[float]
+) -> None:
+    # 230020 (5/s per receiver) comes without x-ogw-ratelimit-reset: wait 1/5 s, not 30 s
+    feishu.push(SEND_PATH, feishu_error(230020, status=400, msg="frequency limit"))
+    make_client(feishu).messaging.send_text_message("ou_1", "x")
+    assert sleeps == [0.2]
 
 
 def test_total_wait_budget_stops_retries(feishu: ScriptedFeishu, sleeps: list[float]) -> None:

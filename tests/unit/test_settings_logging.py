@@ -115,19 +115,22 @@ def test_json_lines_carry_fields_and_mask_secrets(
     assert line["level"] == "INFO" and "hunter2" not in line["msg"]
 
 
-def test_log_level_comes_from_the_environment(
+def test_a_client_leaves_the_library_log_level_to_the_application(
     root_logger: logging.Logger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the application's logging configuration decides; creating a client changes nothing
     root_logger.setLevel(logging.NOTSET)
     monkeypatch.setenv("LARK_LOG_LEVEL", "ERROR")
     LarkClient("cli_l", "s", base_url="https://l.example", transport=ScriptedFeishu().transport())
+    assert root_logger.level == logging.NOTSET
+
+
+def test_configure_logging_takes_the_level_from_the_environment(
+    root_logger: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LARK_LOG_LEVEL", "ERROR")
+    configure_logging()
     assert root_logger.level == logging.ERROR
-
-
-def test_log_level_defaults_to_info(root_logger: logging.Logger) -> None:
-    root_logger.setLevel(logging.NOTSET)
-    LarkClient("cli_l", "s", base_url="https://l.example", transport=ScriptedFeishu().transport())
-    assert root_logger.level == logging.INFO
 
 
 def test_configure_logging_replaces_its_own_handler(root_logger: logging.Logger) -> None:

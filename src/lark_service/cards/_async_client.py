@@ -2,120 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from .._async_pipeline import AsyncPipeline
+from .._async_resource import AsyncResource
 from ..errors import ValidationError
-from . import templates
-from ._schema import card_content, template_card
-from .builder import Card, Element, HeaderTemplate
+from ._builders import CardBuilders
+from ._schema import card_content
 from .models import CardUpdate
-from .templates import Level
 
 __all__ = ["AsyncCardsClient"]
 
 _CARD_UPDATE = "/open-apis/interactive/v1/card/update"
 
 
-class AsyncCardsClient:
+class AsyncCardsClient(CardBuilders, AsyncResource):
     """Card builders (pure, no request) and ``interactive/v1/card/update``."""
-
-    def __init__(self, pipeline: AsyncPipeline) -> None:
-        self._pipeline = pipeline
-
-    @staticmethod
-    def card(
-        title: str | None = None,
-        *,
-        subtitle: str | None = None,
-        template: HeaderTemplate = "blue",
-        update_multi: bool = True,
-    ) -> Card:
-        """A new card JSON 2.0 builder (see :class:`lark_service.cards.Card`)."""
-        return Card(title, subtitle=subtitle, template=template, update_multi=update_multi)
-
-    @staticmethod
-    def build_card(
-        *elements: Element | str,
-        title: str | None = None,
-        subtitle: str | None = None,
-        template: HeaderTemplate = "blue",
-        update_multi: bool = True,
-    ) -> dict[str, Any]:
-        """A card from elements (a ``str`` is Markdown). No request; ValidationError over 30 KB."""
-        return templates.build_card(
-            *elements,
-            title=title,
-            subtitle=subtitle,
-            template=template,
-            update_multi=update_multi,
-        )
-
-    @staticmethod
-    def notification_card(
-        title: str,
-        content: str,
-        *,
-        level: Level = "info",
-        fields: Mapping[str, str] | None = None,
-        url: str | None = None,
-        url_text: str = "View details",
-        note: str | None = None,
-    ) -> dict[str, Any]:
-        """A notice card coloured by ``level``. No request; raises ValidationError."""
-        return templates.notification_card(
-            title, content, level=level, fields=fields, url=url, url_text=url_text, note=note
-        )
-
-    @staticmethod
-    def approval_card(
-        title: str,
-        content: str,
-        *,
-        fields: Mapping[str, str] | None = None,
-        value: Mapping[str, Any] | None = None,
-        approve_text: str = "Approve",
-        reject_text: str = "Reject",
-        confirm_reject: bool = True,
-    ) -> dict[str, Any]:
-        """An Approve/Reject card (clicks send ``{"action": …, **value}``). No request."""
-        return templates.approval_card(
-            title,
-            content,
-            fields=fields,
-            value=value,
-            approve_text=approve_text,
-            reject_text=reject_text,
-            confirm_reject=confirm_reject,
-        )
-
-    @staticmethod
-    def form_card(
-        title: str,
-        fields: Sequence[Element | str] | Mapping[str, str],
-        *,
-        description: str | None = None,
-        submit_text: str = "Submit",
-        submit_value: Mapping[str, Any] | None = None,
-        name: str = "form",
-    ) -> dict[str, Any]:
-        """A form card with a submit button. No request; raises ValidationError."""
-        return templates.form_card(
-            title,
-            fields,
-            description=description,
-            submit_text=submit_text,
-            submit_value=submit_value,
-            name=name,
-        )
-
-    @staticmethod
-    def template_card(
-        template_id: str, variables: Mapping[str, Any] | None = None, *, version: str | None = None
-    ) -> dict[str, Any]:
-        """A card by template id (made in Feishu's card builder tool). No request."""
-        return template_card(template_id, variables, version=version)
 
     async def update_card_by_token(
         self,
@@ -146,11 +47,10 @@ class AsyncCardsClient:
                     "open_ids must be non-empty open_id strings", field="open_ids"
                 )
             content["open_ids"] = ids
-        response = await self._pipeline.request(
+        response = await self._request(
             "POST",
             _CARD_UPDATE,
+            options=self._opts(app_id=app_id, idempotent=False),
             json={"token": token, "card": content},
-            app_id=app_id,
-            idempotent=False,
         )
         return CardUpdate.from_response(response)

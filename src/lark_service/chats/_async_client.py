@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 from .. import errors
-from .._async_pipeline import AsyncPipeline
+from .._async_pagination import AsyncPager
+from .._async_resource import AsyncResource
 from .._http import ApiResponse
+from .._options import RequestOptions
+from .._paths import api_path
 from ..contact._errors import chat_error
-from ..contact._ids import check_id, path_part
+from ..contact._ids import check_id
 from ._match import pick_by_name
 from .models import Chat, ChatMember
 
@@ -17,14 +21,12 @@ __all__ = ["AsyncChatsClient"]
 
 _CHATS = "/open-apis/im/v1/chats"
 _PAGE_SIZE = 100
+"""The largest ``page_size`` the chat list endpoints accept."""
 _ID_TYPES = ("open_id", "union_id", "user_id")
 
 
-class AsyncChatsClient:
+class AsyncChatsClient(AsyncResource):
     """Group chats the app's bot is in: list, search, find by name, read, members."""
-
-    def __init__(self, pipeline: AsyncPipeline) -> None:
-        self._pipeline = pipeline
 
     async def get_chat(self, chat_id: str, *, app_id: str | None = None) -> Chat:
         """One chat: name, owner, member count, description.
@@ -33,26 +35,31 @@ class AsyncChatsClient:
         chat), PermissionDeniedError (the bot is not in the chat; missing scope).
         """
         value = check_id(chat_id, "chat_id")
-        response = await self._call(
-            "GET", f"{_CHATS}/{path_part(value)}", app_id, value, {"user_id_type": "open_id"}
+        response = await self._request(
+            "GET",
+            api_path(_CHATS + "/{chat_id}", chat_id=value),
+            options=self._chat_opts(app_id, value),
+            params={"user_id_type": "open_id"},
         )
         return Chat.from_response(response, {**response.data, "chat_id": value})
 
-    async def list_chats(self, *, app_id: str | None = None) -> list[Chat]:
-        """Every group the app's bot is in (all pages; dissolved groups are not listed).
+    def list_chats(self, *, app_id: str | None = None) -> AsyncPager[Chat]:
+        """Every group the app's bot is in, as a lazy pager (dissolved groups are not listed):
+        iterate it, or ``.first(n)`` / ``.to_list()``.
 
-        ``GET /open-apis/im/v1/chats``. Raises PermissionDeniedError (missing scope).
+        ``GET /open-apis/im/v1/chats`` (100 per page). Raises PermissionDeniedError (missing
+        scope) when iterated.
         """
-        return await self._pages(_CHATS, {}, app_id)
+        return self._chat_pages(_CHATS, {}, app_id)
 
-    async def search_chats(self, query: str, *, app_id: str | None = None) -> list[Chat]:
-        """Groups visible to the app whose name matches ``query`` (all pages).
+    def search_chats(self, query: str, *, app_id: str | None = None) -> AsyncPager[Chat]:
+        """Groups visible to the app whose name matches ``query``, as a lazy pager.
 
-        ``GET /open-apis/im/v1/chats/search``. Raises ValidationError (empty query),
-        PermissionDeniedError.
+        ``GET /open-apis/im/v1/chats/search``. Raises ValidationError (empty query) at once,
+        PermissionDeniedError when iterated.
         """
         text = check_id(query, "query")
-        return await self._pages(f"{_CHATS}/search", {"query": text}, app_id)
+        return self._chat_pages(f"{_CHATS}/search", {"query": text}, app_id)
 
     async def get_chat_by_name(self, name: str, *, app_id: str | None = None) -> Chat:
         """The chat called ``name`` (an exact match preferred over a partial one), read in
@@ -63,11 +70,11 @@ class AsyncChatsClient:
         candidates: several exact matches, or several partial ones and no exact one).
         """
         text = check_id(name, "name")
-        found = pick_by_name(text, await self.search_chats(text, app_id=app_id))
+        found = pick_by_name(text, await self.search_chats(text, app_id=app_id).to_list())
         if found is None:
             raise errors.NotFoundError(
                 f"no chat named {text!r} is visible to the app",
-                hint="The app's bot must be in the chat; list them with client.chats.list_chats().",
+                hint="The app's bot must be in the chat; list the chats it is in to check.",
             )
         return await self.get_chat(found.chat_id, app_id=app_id)
 
@@ -85,60 +92,40 @@ class AsyncChatsClient:
                 f"member_id_type must be one of {', '.join(_ID_TYPES)}, not {member_id_type!r}",
                 field="member_id_type",
             )
-        members: list[ChatMember] = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"member_id_type": member_id_type, "page_size": _PAGE_SIZE}
-            if token:
-                params["page_token"] = token
-            response = await self._call(
-                "GET", f"{_CHATS}/{path_part(value)}/members", app_id, value, params
-            )
-            members.extend(
-                ChatMember.from_response(response, item)
-                for item in response.data.get("items") or []
-            )
-            token = _next_page(response)
-            if token is None:
-                return members
+        pager = self._paginate(
+            api_path(_CHATS + "/{chat_id}/members", chat_id=value),
+            ChatMember.from_response,
+            options=self._chat_opts(app_id, value),
+            params={"member_id_type": member_id_type},
+            page_size=_PAGE_SIZE,
+        )
+        return await pager.to_list()
 
     # -- internals ----------------------------------------------------------------------------
 
-    async def _pages(self, path: str, params: Mapping[str, Any], app_id: str | None) -> list[Chat]:
-        chats: list[Chat] = []
-        token: str | None = None
-        while True:
-            query = {**params, "user_id_type": "open_id", "page_size": _PAGE_SIZE}
-            if token:
-                query["page_token"] = token
-            response = await self._call("GET", path, app_id, None, query)
-            chats.extend(
-                Chat.from_response(response, item) for item in response.data.get("items") or []
-            )
-            token = _next_page(response)
-            if token is None:
-                return chats
+    def _chat_pages(
+        self, path: str, params: Mapping[str, Any], app_id: str | None
+    ) -> AsyncPager[Chat]:
+        return self._paginate(
+            path,
+            _chat,
+            options=self._chat_opts(app_id, None),
+            params={**params, "user_id_type": "open_id"},
+            page_size=_PAGE_SIZE,
+        )
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        app_id: str | None,
-        chat_id: str | None,
-        params: Mapping[str, Any],
-    ) -> ApiResponse:
-        app = (await self._pipeline.resolve_app(app_id)).app_id
-        try:
-            return await self._pipeline.request(method, path, app_id=app, params=params)
-        except errors.APIError as exc:
-            specific = chat_error(exc, app_id=app, chat_id=chat_id)
-            if specific is exc:
-                raise
-            raise specific from exc
+    def _chat_opts(self, app_id: str | None, chat_id: str | None) -> RequestOptions:
+        return self._opts(
+            app_id=app_id,
+            error_context=functools.partial(_in_context, chat_id=chat_id),
+        )
 
 
-def _next_page(response: ApiResponse) -> str | None:
-    token = response.data.get("page_token")
-    if response.data.get("has_more") and isinstance(token, str) and token:
-        return token
-    return None
+def _chat(response: ApiResponse, item: dict[str, Any]) -> Chat:
+    return Chat.from_response(response, item)
+
+
+def _in_context(exc: errors.LarkError, app_id: str, *, chat_id: str | None) -> errors.LarkError:
+    if not isinstance(exc, errors.APIError):
+        return exc
+    return chat_error(exc, app_id=app_id, chat_id=chat_id)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import errors
-from .._sync_pipeline import Pipeline
+from .._sync_resource import Resource
 from .._concurrency import blocking
 from .._http import ApiResponse
 from ..logging import get_logger
@@ -31,7 +32,6 @@ from ._ids import (
 from .models import Department, User
 
 if TYPE_CHECKING:
-    from ..config import Settings
     from .cache import UserCache
 
 __all__ = ["ContactClient", "ProgressCallback"]
@@ -45,44 +45,34 @@ _USERS = "/open-apis/contact/v3/users"
 _DEPARTMENTS = "/open-apis/contact/v3/departments"
 
 
-class ContactClient:
+class ContactClient(Resource):
     """Users and departments (``contact/v3``), cached per app in the state database.
 
     Lookups by email, mobile, open_id, user_id and union_id are answered from the cache while
     an entry is younger than its TTL (24 h by default); ``refresh=True`` skips the cache.
     """
 
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        *,
-        settings: Settings,
-        clock: Callable[[], float] | None = None,
-        cache: UserCache | None = None,
-    ) -> None:
-        self._pipeline = pipeline
-        self._settings = settings
-        self._clock = clock
-        self._cache = cache
-
     @property
     def cache(self) -> UserCache:
         """The user cache (made on first use from the client's settings: the state database,
-        ``LARK_CONTACT_CACHE_TTL`` and ``LARK_CONTACT_NEGATIVE_TTL``)."""
-        if self._cache is None:
-            from .cache import UserCache
-
-            self._cache = UserCache(
-                self._settings.resolved_database_url,
-                ttl=self._settings.contact_cache_ttl,
-                negative_ttl=self._settings.contact_negative_ttl,
-                clock=self._clock,
-            )
-        return self._cache
+        ``LARK_CONTACT_CACHE_TTL`` and ``LARK_CONTACT_NEGATIVE_TTL``), shared by every
+        ``with_options`` / ``as_user`` copy of the client."""
+        return self._shared("contact.cache", self._make_cache)
 
     @cache.setter
     def cache(self, cache: UserCache) -> None:
-        self._cache = cache
+        self._pipeline.set_shared("contact.cache", cache)
+
+    def _make_cache(self) -> UserCache:
+        from .cache import UserCache
+
+        settings = self.settings
+        return UserCache(
+            settings.resolved_database_url,
+            ttl=settings.contact_cache_ttl,
+            negative_ttl=settings.contact_negative_ttl,
+            clock=self._pipeline.pool.clock,
+        )
 
     # -- users --------------------------------------------------------------------------------
 
@@ -316,9 +306,6 @@ class ContactClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _app_id(self, app_id: str | None) -> str:
-        return (self._pipeline.resolve_app(app_id)).app_id
-
     def _call(
         self,
         method: str,
@@ -330,13 +317,14 @@ class ContactClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> ApiResponse:
-        try:
-            return self._pipeline.request(method, path, app_id=app, params=params, json=json)
-        except errors.APIError as exc:
-            specific = contact_error(exc, app_id=app, subject=subject, value=value)
-            if specific is exc:
-                raise
-            raise specific from exc
+        context = functools.partial(_in_context, subject=subject, value=value)
+        return self._request(
+            method,
+            path,
+            options=self._opts(app_id=app, error_context=context),
+            params=params,
+            json=json,
+        )
 
     def _lookup(
         self,
@@ -516,3 +504,11 @@ def _mask(kind: Literal["email", "mobile"], value: str) -> str:
         local, _, domain = value.partition("@")
         return f"{local[:2]}***@{domain}"
     return value[:6] + "****" + value[-4:] if len(value) > 10 else value[:3] + "****"
+
+
+def _in_context(
+    exc: errors.LarkError, app_id: str, *, subject: Subject, value: str
+) -> errors.LarkError:
+    if not isinstance(exc, errors.APIError):
+        return exc
+    return contact_error(exc, app_id=app_id, subject=subject, value=value)

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, get_args
 
 from .. import _concurrency, errors
-from .._sync_pipeline import Pipeline
+from .._sync_resource import Resource
 from .._http import ApiResponse
+from .._paths import api_path
 from ..cards._schema import allows_shared_update, card_content
 from ._build import (
     EDITABLE_TYPES,
@@ -53,14 +54,19 @@ BatchProgress = Callable[[BatchItem, int, int], None]
 threads in the sync client, so keep it quick and thread-safe)."""
 
 
-class MessagingClient:
+class MessagingClient(Resource):
     """Messages: send, upload, reply, edit, update, recall, read (``im/v1``)."""
 
-    def __init__(self, pipeline: Pipeline, *, limiter: SendRateLimiter | None = None) -> None:
-        self._pipeline = pipeline
-        self.limiter = limiter or SendRateLimiter()
+    @property
+    def limiter(self) -> SendRateLimiter:
         """Paces :meth:`send_batch` (45/s per app, 4.5/s per receiver: under Feishu's 50 and
-        5); replaceable, e.g. ``SendRateLimiter(per_app=20)`` to leave room for others."""
+        5); replaceable, e.g. ``SendRateLimiter(per_app=20)`` to leave room for others.
+        Shared by every ``with_options`` / ``as_user`` copy of the client."""
+        return self._shared("messaging.limiter", SendRateLimiter)
+
+    @limiter.setter
+    def limiter(self, limiter: SendRateLimiter) -> None:
+        self._pipeline.set_shared("messaging.limiter", limiter)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -203,8 +209,12 @@ class MessagingClient:
         return self._send(id_type, body, app_id)
 
     def _send(self, id_type: str, body: dict[str, Any], app_id: str | None) -> Message:
-        response = self._pipeline.request(
-            "POST", _MESSAGES, params={"receive_id_type": id_type}, json=body, app_id=app_id
+        response = self._request(
+            "POST",
+            _MESSAGES,
+            options=self._opts(app_id=app_id, pacing_key=f"{id_type}:{body['receive_id']}"),
+            params={"receive_id_type": id_type},
+            json=body,
         )
         return Message.from_response(response)
 
@@ -228,13 +238,12 @@ class MessagingClient:
                 field="image_type",
             )
         upload = _concurrency.blocking(prepare_image, image)
-        response = self._pipeline.request(
+        response = self._request(
             "POST",
             _IMAGES,
+            options=self._opts(app_id=app_id, idempotent=False),
             data={"image_type": image_type},
             files={"image": (upload.file_name, upload.data, upload.mime_type)},
-            app_id=app_id,
-            idempotent=False,
         )
         return ImageAsset.from_response(
             response,
@@ -272,13 +281,12 @@ class MessagingClient:
                     "duration_ms must be a non-negative int", field="duration_ms"
                 )
             form["duration"] = str(duration_ms)
-        response = self._pipeline.request(
+        response = self._request(
             "POST",
             _FILES,
             data=form,
             files={"file": (upload.file_name, upload.data, upload.mime_type)},
-            app_id=app_id,
-            idempotent=False,
+            options=self._opts(app_id=app_id, idempotent=False),
         )
         return FileAsset.from_response(
             response,
@@ -297,8 +305,11 @@ class MessagingClient:
         InvalidParameterError / PermissionDeniedError for a key of another app.
         """
         key = resource_key(image_key, "image_key")
-        response = self._pipeline.request(
-            "GET", f"{_IMAGES}/{key}", app_id=app_id, binary=True
+        response = self._request(
+            "GET",
+            api_path(_IMAGES + "/{image_key}", image_key=key),
+            binary=True,
+            options=self._opts(app_id=app_id),
         )
         return _resource(response)
 
@@ -309,8 +320,11 @@ class MessagingClient:
         InvalidParameterError / PermissionDeniedError for a key of another app.
         """
         key = resource_key(file_key, "file_key")
-        response = self._pipeline.request(
-            "GET", f"{_FILES}/{key}", app_id=app_id, binary=True
+        response = self._request(
+            "GET",
+            api_path(_FILES + "/{file_key}", file_key=key),
+            binary=True,
+            options=self._opts(app_id=app_id),
         )
         return _resource(response)
 
@@ -331,12 +345,16 @@ class MessagingClient:
         """
         message_id = check_message_id(message_id)
         key = resource_key(file_key, "file_key")
-        response = self._pipeline.request(
+        response = self._request(
             "GET",
-            f"{_MESSAGES}/{message_id}/resources/{key}",
+            api_path(
+                _MESSAGES + "/{message_id}/resources/{file_key}",
+                message_id=message_id,
+                file_key=key,
+            ),
             params={"type": resource_of(resource_type)},
-            app_id=app_id,
             binary=True,
+            options=self._opts(app_id=app_id),
         )
         return _resource(response)
 
@@ -398,8 +416,11 @@ class MessagingClient:
         body = build_reply_body(
             msg_type, content_for(msg_type, content), reply_in_thread=bool(reply_in_thread)
         )
-        response = self._pipeline.request(
-            "POST", f"{_MESSAGES}/{message_id}/reply", json=body, app_id=app_id
+        response = self._request(
+            "POST",
+            api_path(_MESSAGES + "/{message_id}/reply", message_id=message_id),
+            json=body,
+            options=self._opts(app_id=app_id),
         )
         return Message.from_response(response)
 
@@ -419,8 +440,11 @@ class MessagingClient:
         msg_type = "text" if isinstance(text, str) else "post"
         assert msg_type in EDITABLE_TYPES
         body = build_edit_body(msg_type, content_for(msg_type, text))
-        response = self._pipeline.request(
-            "PUT", f"{_MESSAGES}/{message_id}", json=body, app_id=app_id, idempotent=False
+        response = self._request(
+            "PUT",
+            api_path(_MESSAGES + "/{message_id}", message_id=message_id),
+            json=body,
+            options=self._opts(app_id=app_id, idempotent=False),
         )
         return Message.from_response(response)
 
@@ -443,11 +467,11 @@ class MessagingClient:
                 hint="Feishu needs update_multi before and after an update (the default in "
                 "JSON 2.0 cards).",
             )
-        response = self._pipeline.request(
+        response = self._request(
             "PATCH",
-            f"{_MESSAGES}/{message_id}",
+            api_path(_MESSAGES + "/{message_id}", message_id=message_id),
             json=build_edit_body("interactive", content),
-            app_id=app_id,
+            options=self._opts(app_id=app_id),
         )
         return MessageReceipt.from_response(response, data={"message_id": message_id})
 
@@ -461,8 +485,10 @@ class MessagingClient:
         recall may or may not have happened (``get_message(...).deleted`` tells).
         """
         message_id = check_message_id(message_id)
-        response = self._pipeline.request(
-            "DELETE", f"{_MESSAGES}/{message_id}", app_id=app_id, idempotent=False
+        response = self._request(
+            "DELETE",
+            api_path(_MESSAGES + "/{message_id}", message_id=message_id),
+            options=self._opts(app_id=app_id, idempotent=False),
         )
         return MessageReceipt.from_response(response, data={"message_id": message_id})
 
@@ -474,7 +500,11 @@ class MessagingClient:
         for an unknown message id.
         """
         message_id = check_message_id(message_id)
-        response = self._pipeline.request("GET", f"{_MESSAGES}/{message_id}", app_id=app_id)
+        response = self._request(
+            "GET",
+            api_path(_MESSAGES + "/{message_id}", message_id=message_id),
+            options=self._opts(app_id=app_id),
+        )
         items = response.data.get("items") or []
         if not items or not isinstance(items[0], dict):
             raise errors.NotFoundError(
@@ -526,7 +556,7 @@ class MessagingClient:
             raise errors.ValidationError(
                 f"concurrency must be an int >= 1, got {concurrency!r}", field="concurrency"
             )
-        app = (self._pipeline.resolve_app(app_id)).app_id
+        app = self._app_id(app_id)
         content = self._media_content(msg_type, content, app)
         message_content = content_for(msg_type, content)
         longest = max((r for r in receivers if isinstance(r, str)), key=len, default="")

@@ -1,0 +1,76 @@
+"""The request-options value: everything about *how* one call is made, in one frozen object.
+
+A domain method builds a :class:`RequestOptions` from its client's options and the call's own
+arguments (``app_id=``, ``idempotent=False``, the pacing key), and hands it to the pipeline with
+the path and body. ``client.with_options(...)`` and ``client.as_user(...)`` are clients whose
+default options differ; nothing else changes between them (connections, tokens and pacing are
+shared).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+if TYPE_CHECKING:
+    from ._retry import RetryPolicy
+    from .errors import LarkError
+
+__all__ = ["ErrorContext", "RequestOptions", "TokenKind"]
+
+TokenKind = Literal["tenant", "app", "user"]
+
+ErrorContext = Callable[["LarkError", str], "LarkError"]
+"""``context(error, app_id) -> error``: makes a mapped API error specific to the call (which
+chat, which user, which scope is missing). Returns the error to raise (often the same one)."""
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """How one call is made. Every field has a default that means "the client's".
+
+    - ``app_id``: the app (None: resolved as ARCHITECTURE §2 says).
+    - ``token``: ``tenant`` (default), ``app``, ``user`` or None (no Authorization header).
+    - ``user``: the open_id whose user token is used (implies ``token="user"``).
+    - ``retry`` / ``timeout``: override the client's policy and read timeout.
+    - ``idempotent``: False for a write that must not run twice (not retried after a failure
+      Feishu may have processed).
+    - ``pacing_key``: what the endpoint's per-key limit counts (a receiver, a document).
+    - ``headers``: extra request headers.
+    - ``error_family``: the endpoint family whose code table maps Feishu's codes (codes mean
+      different things on different endpoints); None: derived from the path.
+    - ``error_context``: see :data:`ErrorContext`.
+    """
+
+    app_id: str | None = None
+    token: TokenKind | None = "tenant"
+    user: str | None = None
+    retry: RetryPolicy | None = None
+    timeout: float | httpx.Timeout | None = None
+    idempotent: bool = True
+    pacing_key: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    error_family: str | None = None
+    error_context: ErrorContext | None = field(default=None, compare=False)
+
+    def merge(self, **changes: Any) -> RequestOptions:
+        """These options with every change that is not None applied (``headers`` may be a
+        mapping; it is added to the current headers)."""
+        values = {k: v for k, v in changes.items() if v is not None}
+        if not values:
+            return self
+        headers = values.get("headers")
+        if isinstance(headers, Mapping):
+            values["headers"] = (*self.headers, *((str(k), str(v)) for k, v in headers.items()))
+        if values.get("user") is not None and "token" not in values:
+            values["token"] = "user"
+        return dataclasses.replace(self, **values)
+
+    @property
+    def token_kind(self) -> TokenKind | None:
+        """The token the call needs (``user`` whenever a user is named)."""
+        return "user" if self.user is not None and self.token is not None else self.token
