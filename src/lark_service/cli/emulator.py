@@ -19,18 +19,18 @@ def emulator(host: str, port: int, no_seed: bool) -> None:
     It is served exactly as the lark_emulator pytest fixture serves it (same server, same
     header casing), so the official SDK sees the same answers from both.
     """
-    try:
-        from ..testing.emulator import run
-    except ImportError as exc:  # starlette/uvicorn missing
-        raise click.ClickException(
-            f"the emulator needs its extras ({exc.name}): pip install 'lark-service[testing]'"
-        ) from exc
 
     def ready(url: str) -> None:
         click.echo(f"Feishu emulator on {url} (Ctrl-C to stop)")
 
     try:
+        from ..testing.emulator import run
+
         run(host=host, port=port, seed_demo=not no_seed, on_ready=ready)
+    except ImportError as exc:  # starlette/uvicorn missing
+        raise click.ClickException(
+            f"the emulator needs its extras ({exc.name}): pip install 'lark-service[testing]'"
+        ) from exc
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port"

@@ -412,17 +412,20 @@ def run(
     The server is set up as :class:`Emulator` sets up its own (h11, Feishu's header casing).
     ``port=0`` picks a free port; ``on_ready(url)`` is called once it listens.
     """
+    import uvicorn  # noqa: F401  # the extras first: nothing is bound when one is missing
+
     from .app import create_app
 
     state = state or EmulatorState()
     if seed_demo:
         state.seed_demo()
-    sock = _listen(host, port)
-    url = _url(host, int(sock.getsockname()[1]))
     app = create_app(state)
-    config = server_config(app, log_level=log_level, console=True)
-    announce = (lambda: on_ready(url)) if on_ready is not None else None
+    server_class = _server_class()
+    sock = _listen(host, port)
     try:
-        _server_class()(config, app, announce).run(sockets=[sock])
+        url = _url(host, int(sock.getsockname()[1]))
+        config = server_config(app, log_level=log_level, console=True)
+        announce = (lambda: on_ready(url)) if on_ready is not None else None
+        server_class(config, app, announce).run(sockets=[sock])
     finally:
         sock.close()
