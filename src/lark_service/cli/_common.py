@@ -10,7 +10,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from ..errors import LarkError, ValidationError
+from ..errors import ConfigError, LarkError, ValidationError
 
 __all__ = [
     "CLI_PHRASES",
@@ -18,6 +18,7 @@ __all__ = [
     "app_options",
     "cli_terms",
     "console",
+    "ensure_installed",
     "err_console",
     "handle_error",
     "install_command",
@@ -132,6 +133,8 @@ OPTIONAL_MODULES: dict[str, tuple[str | None, str]] = {
     "prometheus_client": ("metrics", "prometheus-client"),
     "redis": ("redis", "redis"),
     "h2": ("http2", "h2"),
+    "flask": ("flask", "flask"),
+    "django": ("django", "django"),
     "httpx_aiohttp": (None, "httpx-aiohttp"),
     "starlette": ("testing", "starlette"),
 }
@@ -154,6 +157,21 @@ def install_command(module: str, command: str | None = None) -> str | None:
     if command is not None:
         extra = _COMMAND_EXTRAS.get(command, {}).get(top, extra)
     return f"'lark-service[{extra}]'" if extra else package
+
+
+def ensure_installed(*modules: str, command: str | None = None) -> None:
+    """Raise a ``ConfigError`` naming the extra to install when one of ``modules`` is absent.
+
+    For commands that would otherwise retry forever or wrap the ImportError in a broker
+    error (``worker`` waiting for RabbitMQ): check before the retry loop.
+    """
+    for module in modules:
+        if _not_importable(module):
+            install = install_command(module, command or _command_name())
+            raise ConfigError(
+                f"the optional package {_package_name(module)} is not installed",
+                hint=f"pip install {install or _package_name(module)}",
+            )
 
 
 def missing_extra(exc: BaseException, command: str | None = None) -> tuple[str, str] | None:
@@ -263,6 +281,10 @@ CLI_PHRASES: list[tuple[re.Pattern[str], _Replacement]] = [
     (re.compile(r"\b[Pp]ass app_secret="), "Set LARK_APP_SECRET"),
     (re.compile(r"\bno app_id given\b"), "no app given (--app-id / LARK_APP_ID)"),
     (re.compile(r"client\.chats\.list_chats\(\)"), "`lark-service chat list`"),
+    (
+        re.compile(r"\blist the chats it is in\b"),
+        "list the chats it is in (`lark-service chat list`)",
+    ),
     (re.compile(r"client\.chats\.get_chat_by_name\(\)"), "`lark-service chat find NAME`"),
     (re.compile(r"client\.contact\.resolve\(\)"), "`lark-service user lookup`"),
     (re.compile(r"Check LARK_BASE_URL / the network path to Feishu\."), _base_url_hint),

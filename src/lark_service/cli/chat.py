@@ -52,7 +52,7 @@ def find(name: str, as_json: bool, app_id: str | None, base_url: str | None) -> 
 def list_(as_json: bool, app_id: str | None, base_url: str | None) -> None:
     """List every group the app's bot is in."""
     with make_client(app_id, base_url) as client:
-        chats = client.chats.list_chats()
+        chats = list(client.chats.list_chats())  # a lazy pager: read it while the client is open
     if as_json:
         print_json([c.model_dump(mode="json") for c in chats])
         return
