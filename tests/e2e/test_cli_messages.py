@@ -232,6 +232,29 @@ def test_receive_id_stays_where_the_command_has_no_to_option() -> None:
         assert cli_terms("Check receive_id.") == "Check receive_id."
 
 
+def test_parameter_names_are_spelled_as_the_command_line_spells_them() -> None:
+    with click.Context(_command(["user", "sync"]), info_name="sync"):
+        assert cli_terms("department_id must be a non-empty string, got ''") == (
+            "--department must be a non-empty string, got ''"
+        )
+        assert cli_terms("unknown department_id_type 'x'") == ("unknown --department-id-type 'x'")
+    with click.Context(_command(["app", "test"]), info_name="test"):
+        assert cli_terms("app_id must not be empty") == "APP_ID must not be empty"
+        assert cli_terms("Use /callbacks/<app_id>/event.") == "Use /callbacks/<app_id>/event."
+    with click.Context(_command(["send", "text"]), info_name="text"):
+        assert cli_terms("text must not be empty") == "text must not be empty"  # prose
+
+
+def test_a_bad_department_is_named_by_its_flag(runner: CliRunner) -> None:
+    result = runner.invoke(
+        cli,
+        ["user", "sync", "--department", "", "--app-id", "cli_x", "--base-url", "http://x"],
+        env={"LARK_APP_SECRET": "s"},
+    )
+    text = one_error(result, 2)
+    assert "ValidationError: --department must be" in text and "department_id" not in text
+
+
 def test_no_app_error_speaks_cli_terms(runner: CliRunner) -> None:
     result = runner.invoke(
         cli, ["send", "text", "--to", "ou_1", "--base-url", "http://127.0.0.1:9", "x"]

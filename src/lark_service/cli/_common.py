@@ -259,11 +259,26 @@ def _base_url_hint(_: re.Match[str]) -> str:
     )
 
 
-def _receiver(word: str) -> Callable[[re.Match[str]], str]:
-    def replace(match: re.Match[str]) -> str:
-        return word if _has_param("receive_id", click.Option) else match.group(0)
-
-    return replace
+def _command_params(text: str) -> str:
+    """Python names of the running command's parameters (``department_id``, ``receive_id``)
+    written as the command line spells them (``--department``, ``--to``, ``APP_ID``)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return text
+    spelled: dict[str, str] = {}
+    for param in ctx.command.params:
+        if not param.name or "_" not in param.name:  # plain words ("text") stay prose
+            continue
+        if isinstance(param, click.Option):
+            longs = [o for o in param.opts if o.startswith("--")]
+            if longs and not param.hidden:
+                spelled[param.name] = longs[0]
+        elif isinstance(param, click.Argument):
+            spelled[param.name] = param.human_readable_name
+    for name in sorted(spelled, key=len, reverse=True):
+        # Not inside a path or template ("/callbacks/<app_id>/event") nor a keyword ("x=").
+        text = re.sub(rf"(?<![-\w</{{]){re.escape(name)}(?![\w=>}}])", spelled[name], text)
+    return text
 
 
 # Most specific first. Library hints speak Python (they are also raised to library callers);
@@ -305,8 +320,6 @@ CLI_PHRASES: list[tuple[re.Pattern[str], _Replacement]] = [
     (re.compile(r"\bcard dict\b"), "card JSON"),
     # A command is its own process: advice about sharing a client across fork() is moot.
     (re.compile(r",? and never share a client's connections across fork\(\)"), ""),
-    (re.compile(r"\breceive_id_type\b"), _receiver("--type")),
-    (re.compile(r"\breceive_id\b"), _receiver("--to")),
     (re.compile(r"\buse_app\([^)]*\)"), "--app-id"),
     (re.compile(r"\bwith_options\([^)]*\)"), "the LARK_* settings"),
 ]
@@ -318,7 +331,7 @@ def cli_terms(text: str | None) -> str | None:
         return text
     for pattern, replacement in CLI_PHRASES:
         text = pattern.sub(replacement, text)
-    return text
+    return _command_params(text)
 
 
 def markup_safe(value: object) -> str:
