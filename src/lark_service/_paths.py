@@ -10,8 +10,10 @@ and percent-encodes the rest. :func:`check_raw_path` does the same for the escap
 
 from __future__ import annotations
 
+import os
 import re
 import string
+from pathlib import Path
 from urllib.parse import quote
 
 from .errors import ValidationError
@@ -23,7 +25,9 @@ __all__ = [
     "api_path",
     "check_method",
     "check_raw_path",
+    "file_inside",
     "path_id",
+    "safe_file_name",
 ]
 
 MAX_ID_LENGTH = 512
@@ -126,3 +130,47 @@ def _check_encodable(text: str, field: str) -> None:
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+MAX_FILE_NAME = 255
+
+
+def safe_file_name(name: object) -> str | None:
+    """An untrusted file name (a download's ``Content-Disposition``) reduced to a plain base
+    name: no directories (``/`` or ``\\``), no control characters or NUL bytes, not ``.`` or
+    ``..``, at most 255 characters; None when nothing usable is left."""
+    if not isinstance(name, str):
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME.sub("", base).strip().lstrip(".") or ""
+    try:
+        base.encode("utf-8")
+    except UnicodeEncodeError:
+        base = base.encode("utf-8", "replace").decode("utf-8")
+    if not base:
+        return None
+    if len(base) > MAX_FILE_NAME:
+        stem, dot, ext = base.rpartition(".")
+        keep = ext if dot and len(ext) <= 16 else ""
+        base = (stem if keep else base)[: MAX_FILE_NAME - len(keep) - 1] + (
+            "." + keep if keep else ""
+        )
+    return base
+
+
+def file_inside(directory: str | os.PathLike[str], name: str) -> Path:
+    """``directory/name`` for writing a download, refusing (ValidationError) any name that
+    would land outside ``directory``."""
+    base = safe_file_name(name)
+    if base is None or base != name:
+        raise ValidationError(
+            f"{_show(name)} is not a plain file name",
+            field="file_name",
+            hint="Give a name without directories, e.g. report.pdf.",
+        )
+    root = Path(directory).resolve()
+    target = (root / base).resolve()
+    if target.parent != root:
+        raise ValidationError(f"{_show(name)} would be written outside {root}", field="file_name")
+    return target

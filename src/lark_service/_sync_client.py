@@ -62,6 +62,7 @@ class LarkClient:
         proxy: str | None = None,
         clock: Clock | None = None,
     ) -> None:
+        _check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
         self.settings = settings or get_settings()
         self._apps = AppResolver(
             self.settings,
@@ -269,6 +270,33 @@ class LarkClient:
 
 # True here, False in the generated sync twin (whose resources' _request is a plain function)
 _IS_ASYNC = inspect.iscoroutinefunction(Resource._request)
+
+
+def _check_arguments(**values: object) -> None:
+    """Refuse arguments that would fail later with an untyped error (a secret that is not a
+    str, a base URL httpx cannot parse): a ValidationError now, before anything is sent."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise errors.ValidationError(f"{name} must be a non-empty string", field=name)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.ValidationError(f"{name} is not valid Unicode text", field=name) from None
+        if name in ("base_url", "proxy"):
+            try:
+                url = httpx.URL(value)
+            except (httpx.InvalidURL, ValueError, TypeError):
+                url = None
+            schemes = (
+                ("http", "https", "socks5", "socks5h") if name == "proxy" else ("http", "https")
+            )
+            if url is None or url.scheme not in schemes or not url.host:
+                raise errors.ValidationError(
+                    f"{name} must be an http(s) URL such as https://open.feishu.cn",
+                    field=name,
+                )
 
 
 def _token_kind(kind: str) -> TokenKind:

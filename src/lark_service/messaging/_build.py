@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, get_args
 from urllib.parse import unquote
 
+from .._paths import safe_file_name
 from ..cards._schema import card_content
 from ..errors import ValidationError
 from .models import ReceiveIdType
@@ -273,13 +274,21 @@ def resource_of(resource_type: str) -> str:
 
 
 def content_disposition_filename(value: str | None) -> str | None:
-    """The file name of a ``Content-Disposition`` header (RFC 6266 ``filename*`` first)."""
+    """The file name of a ``Content-Disposition`` header (RFC 6266 ``filename*`` first),
+    reduced to a safe base name (:func:`~lark_service._paths.safe_file_name`): the header is
+    untrusted input, so ``../../etc/passwd`` becomes ``passwd`` and a NUL byte is dropped."""
     if not value:
         return None
     star = re.search(r"filename\*\s*=\s*([^']*)'[^']*'([^;]+)", value, re.IGNORECASE)
     if star:
-        return unquote(star.group(2).strip().strip('"'), encoding=star.group(1) or "utf-8")
+        encoding = star.group(1) or "utf-8"
+        try:
+            name = unquote(star.group(2).strip().strip('"'), encoding=encoding, errors="replace")
+        except LookupError:  # a charset Python does not know: read it as UTF-8
+            name = unquote(star.group(2).strip().strip('"'), errors="replace")
+        return safe_file_name(name)
     plain = re.search(r'filename\s*=\s*("([^"]*)"|[^;]+)', value, re.IGNORECASE)
     if plain:
-        return (plain.group(2) if plain.group(2) is not None else plain.group(1)).strip()
+        name = plain.group(2) if plain.group(2) is not None else plain.group(1)
+        return safe_file_name(name.strip())
     return None

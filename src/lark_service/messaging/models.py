@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from ..errors import LarkError
+from .._paths import file_inside
+from ..errors import LarkError, ValidationError
 from ..models import LarkModel, ms_to_datetime
 
 __all__ = [
@@ -103,6 +106,27 @@ class MessageResource(LarkModel):
     def size(self) -> int:
         """Bytes downloaded."""
         return len(self.content)
+
+    def save(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        file_name: str | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write the bytes into ``directory`` as ``file_name`` (default: Feishu's name, made
+        safe; else ``download``); returns the path.
+
+        Refuses (ValidationError) a name that would land outside ``directory``, and an
+        existing file unless ``overwrite=True``.
+        """
+        target = file_inside(directory, file_name or self.file_name or "download")
+        if target.exists() and not overwrite:
+            raise ValidationError(
+                f"{target} exists; pass overwrite=True to replace it", field="file_name"
+            )
+        target.write_bytes(self.content)
+        return target
 
 
 @dataclass(frozen=True)
