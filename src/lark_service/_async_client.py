@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import functools
+import inspect
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
