@@ -284,6 +284,19 @@ class OutboxStore:
             ).first()
         return row is not None and row[0] > self.clock()
 
+    def remember(self, key: str, app_id: str) -> bool:
+        """Record ``key`` in the dedup table for the dedup TTL; False when it was recorded
+        (and unexpired) already. Workers record ``<app_id>:handled:<outbox_id>`` with it."""
+        from sqlalchemy import text
+
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                text(_CLAIM_SQL),
+                {"key": key[:255], "app_id": app_id, "now": now, "expires": now + self.dedup_ttl},
+            ).first()
+        return row is not None
+
     # -- working -------------------------------------------------------------------------
 
     def claim(self, limit: int, lease: float, *, owner: str | None = None) -> list[OutboxItem]:
