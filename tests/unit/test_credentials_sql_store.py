@@ -191,7 +191,7 @@ def test_open_token_store_uses_the_state_database_when_a_key_is_configured(
 
 
 def test_without_a_key_tokens_stay_in_memory(tmp_path: Path) -> None:
-    store = open_token_store(Settings(home=tmp_path))
+    store = open_token_store(Settings(home=tmp_path), create_home=False)
     assert isinstance(store, MemoryTokenStore)
     assert store is shared_memory_store()
 

@@ -20,28 +20,9 @@ def write_env_value(path: Path, name: str, value: str) -> None:
 
     The file is replaced atomically, so a crash leaves either the old or the new file.
     """
-    lines: list[str] = []
-    if path.exists():
-        lines = path.read_text(encoding="utf-8").splitlines()
-    pattern = re.compile(rf"^\s*(export\s+)?{re.escape(name)}\s*=")
-    replaced = False
-    for index, line in enumerate(lines):
-        if pattern.match(line):
-            lines[index] = f"{name}={value}"
-            replaced = True
-    if not replaced:
-        lines.append(f"{name}={value}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    from ..storage.home import write_env_value as write
+
+    write(path, name, value)
 
 
 def key_source(home: Path) -> Path | None:
@@ -63,11 +44,9 @@ def key_source(home: Path) -> Path | None:
 
 def _private_home(home: Path) -> bool:
     """Create ``home`` with mode 0700; return whether it was created."""
-    if home.is_dir():
-        return False
-    home.mkdir(mode=0o700, parents=True)
-    os.chmod(home, 0o700)
-    return True
+    from ..storage.home import private_home
+
+    return private_home(home)
 
 
 @click.command()
@@ -84,7 +63,8 @@ def init(home: Path | None) -> None:
 
     from ..apps import AppRegistry
     from ..config import get_settings
-    from ..storage.crypto import SecretBox, generate_key
+    from ..storage.crypto import SecretBox
+    from ..storage.home import ensure_home_key
     from ..storage.migrate import head_revision, upgrade
 
     settings = get_settings(home=home)
@@ -92,9 +72,13 @@ def init(home: Path | None) -> None:
     created = _private_home(home)
     if settings.config_encryption_key is None:
         env_file = home / ".env"
-        write_env_value(env_file, KEY_VARIABLE, generate_key())
+        _, generated = ensure_home_key(home)  # the same path a client's first use takes
         settings = get_settings(home=home)
-        key_note = f"generated a new key into {env_file} (mode 0600)"
+        key_note = (
+            f"generated a new key into {env_file} (mode 0600)"
+            if generated
+            else f"using the key from {env_file}"
+        )
     else:
         SecretBox.from_settings(settings)  # a malformed key stops here
         source = key_source(home)

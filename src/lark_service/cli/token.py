@@ -30,7 +30,7 @@ def _store() -> SqlTokenStore:
     from ..config import get_settings
     from ..credentials import SqlTokenStore, open_token_store
 
-    store = open_token_store(get_settings())
+    store = open_token_store(get_settings(), create_home=False)
     if not isinstance(store, SqlTokenStore):
         raise errors.EncryptionKeyError(
             "LARK_CONFIG_ENCRYPTION_KEY is not set: no token store to read",

@@ -11,6 +11,16 @@ pool's timeout with :class:`~lark_service.errors.LockTimeoutError`.
 
 Constructing a store does no I/O and imports no SQLAlchemy: the database is opened (and
 migrated) on the first call that needs it.
+
+A database that fails (unreachable, or hung: accepting connections and never answering) opens
+a circuit breaker (:mod:`lark_service.storage.breaker`): for a short interval calls are
+refused at once instead of each waiting its own timeout, and a background probe finds out when
+the database is back. A row written with another encryption key (two homes sharing one
+PostgreSQL with different keys) is reported once at ERROR, with the fix.
+
+Without a configured key, :func:`open_token_store` returns a :class:`HomeTokenStore`: its
+first use creates ``LARK_HOME`` and a key the way ``lark-service init`` does, so tokens persist
+out of the box; where the home cannot be written, tokens stay in memory (one log line).
 """
 
 from __future__ import annotations
@@ -18,40 +28,50 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import errors
 from ..logging import get_logger
 from ._types import LockHandle, TokenKey, TokenRecord, TokenStore
-from .locks import shared_memory_store
+from .locks import reset_after_fork, shared_memory_store
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Row
 
     from ..config import Settings
+    from ..storage.breaker import StoreBreaker
     from ..storage.crypto import SecretBox
 
-__all__ = ["SqlTokenStore", "StoredToken", "open_token_store"]
+__all__ = ["HomeTokenStore", "SqlTokenStore", "StoredToken", "open_token_store"]
+
+T = TypeVar("T")
 
 logger = get_logger("lark_service.credentials")
 
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
 _warned_memory_only = False
+_warned_foreign_key: set[str] = set()
 _warn_guard = threading.Lock()
 
 
-def open_token_store(settings: Settings) -> TokenStore:
+def open_token_store(settings: Settings, *, create_home: bool = True) -> TokenStore:
     """The token store ``settings`` describe, opened lazily (no I/O, no SQLAlchemy here).
 
     A :class:`SqlTokenStore` on ``settings.resolved_database_url`` when an encryption key is
-    configured; otherwise the process's memory store (tokens are never written in plain
-    text), with an INFO log line saying how to persist them. Raises
+    configured. Without one, a :class:`HomeTokenStore`: on first use it creates ``LARK_HOME``
+    and a key in ``$LARK_HOME/.env`` (as ``lark-service init`` does; safe when many processes
+    start together) and persists tokens there, or keeps them in memory where the home cannot
+    be written. ``create_home=False`` returns the process's memory store instead (tokens are
+    never written in plain text), with an INFO log line saying how to persist them. Raises
     :class:`~lark_service.errors.EncryptionKeyError` for a malformed key.
     """
     key = settings.config_encryption_key
     if key is None or not key.get_secret_value().strip():
+        if create_home:
+            return HomeTokenStore(settings)
         _warn_memory_only()
         return shared_memory_store()
     from ..storage.crypto import SecretBox  # cryptography: only when tokens are persisted
@@ -91,6 +111,91 @@ class StoredToken:
     def readable(self) -> bool:
         """Whether the configured key decrypts it."""
         return self.value is not None
+
+
+class HomeTokenStore:
+    """The token store of a client given no encryption key: ``LARK_HOME``'s, created on first
+    use.
+
+    The first call creates the home (0700) and a Fernet key in ``$LARK_HOME/.env`` (0600,
+    atomically, under a file lock: of eight processes starting together one writes the key,
+    the others read it), then delegates to a :class:`SqlTokenStore` on the state database.
+    Where the home cannot be created or written (a read-only container), it delegates to the
+    process's memory store and says so once, at WARNING.
+    """
+
+    blocking = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: TokenStore | None = None
+        self._guard = threading.Lock()
+        reset_after_fork(self)
+
+    def __repr__(self) -> str:
+        return f"HomeTokenStore({str(self.settings.home)!r})"
+
+    @property
+    def store(self) -> TokenStore:
+        """The store tokens go to (opened, and the home created, on first access)."""
+        store = self._store
+        if store is not None:
+            return store
+        with self._guard:
+            if self._store is None:
+                self._store = self._open()
+            return self._store
+
+    def load(self, key: TokenKey) -> TokenRecord | None:
+        return self.store.load(key)
+
+    def save(self, record: TokenRecord) -> None:
+        self.store.save(record)
+
+    def delete(self, key: TokenKey, value: str | None = None) -> None:
+        self.store.delete(key, value)
+
+    def lock(self, key: TokenKey, timeout: float) -> LockHandle:
+        return self.store.lock(key, timeout)
+
+    def _after_fork(self) -> None:
+        self._guard = threading.Lock()
+
+    def _open(self) -> TokenStore:
+        from filelock import Timeout
+
+        from ..storage.crypto import SecretBox
+        from ..storage.home import ensure_home_key
+
+        home = self.settings.home.expanduser()
+        try:
+            key, created = ensure_home_key(home)
+        except (OSError, Timeout) as exc:
+            _warn_home_unwritable(home, exc)
+            return shared_memory_store()
+        if created:
+            logger.info(
+                "created %s and an encryption key in %s (as `lark-service init` does): access "
+                "tokens are now stored encrypted and shared by every process using this home",
+                home,
+                home / ".env",
+            )
+        return SqlTokenStore(self.settings.resolved_database_url, SecretBox(key), home=home)
+
+
+def _warn_home_unwritable(home: Path, exc: BaseException) -> None:
+    global _warned_memory_only
+    with _warn_guard:
+        if _warned_memory_only:
+            return
+        _warned_memory_only = True
+    logger.warning(
+        "LARK_HOME %s cannot be written (%s): access tokens are kept in this process's memory "
+        "only. Set LARK_HOME to a writable folder, or LARK_CONFIG_ENCRYPTION_KEY (and "
+        "LARK_DATABASE_URL) to share them across processes",
+        home,
+        type(exc).__name__,
+    )
 
 
 class _FileLockHandle:
@@ -141,6 +246,7 @@ class SqlTokenStore:
         self._lock_dir = lock_dir
         self._home = home
         self._sqlite: bool | None = None
+        self._breaker: StoreBreaker | None = None
 
     def __repr__(self) -> str:
         from ..storage.engine import normalize_url
@@ -156,7 +262,73 @@ class SqlTokenStore:
     # -- the TokenStore protocol ----------------------------------------------------------
 
     def load(self, key: TokenKey) -> TokenRecord | None:
-        """The stored record for ``key``; None when absent or unreadable (then deleted)."""
+        """The stored record for ``key``; None when absent or unreadable (then deleted; a row
+        written with another encryption key is reported once at ERROR, with the fix)."""
+        return self._guarded(self._load, key)
+
+    def save(self, record: TokenRecord) -> None:
+        """Insert or replace the record for ``record.key`` (values encrypted)."""
+        self._guarded(self._save, record)
+
+    def delete(self, key: TokenKey, value: str | None = None) -> None:
+        """Delete the record; with ``value``, only if it still holds that token."""
+        self._guarded(self._delete, key, value)
+
+    def lock(self, key: TokenKey, timeout: float) -> LockHandle:
+        """Take the cross-process lock of ``key`` (waits at most ``timeout`` seconds).
+
+        Raises :class:`~lark_service.errors.LockTimeoutError` when another process holds it
+        that long, and :class:`~lark_service.errors.StorageUnavailableError` when the store
+        is unreachable.
+        """
+        if self._is_sqlite():
+            return self._guarded(self._file_lock, key, timeout)
+        return self._guarded(self._pg_lock, key, timeout)
+
+    def breaker(self) -> StoreBreaker:
+        """The circuit breaker of this store's database (shared by every store on it)."""
+        if self._breaker is None:
+            from ..storage.breaker import breaker_for
+            from ..storage.engine import normalize_url
+
+            self._breaker = breaker_for(normalize_url(self.url), f"the token store {self!r}")
+        return self._breaker
+
+    def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` unless the breaker is open; a failure opens it.
+
+        Refused calls and failures raise :class:`~lark_service.errors.StorageUnavailableError`
+        (``short_circuited`` tells a refusal, or a failure another call reported already,
+        from the failure that opened the breaker).
+        """
+        breaker = self.breaker()
+        breaker.check(self._probe)
+        try:
+            result = fn(*args)
+        except errors.LarkError:
+            raise
+        except Exception as exc:
+            reason = _describe(exc)
+            opened = breaker.failure(reason)
+            error = errors.StorageUnavailableError(
+                f"{self!r} is unreachable ({reason}); tokens are kept in memory and fetched "
+                f"from Feishu, the database is probed again in the background every "
+                f"{breaker.retry_after:.0f} s",
+                hint="Check that the state database (LARK_DATABASE_URL) answers.",
+            )
+            error.short_circuited = not opened  # type: ignore[attr-defined]
+            raise error from exc
+        breaker.success()
+        return result
+
+    def _probe(self) -> None:
+        from sqlalchemy import text
+
+        engine = self._engine().execution_options(sqlite_begin="DEFERRED")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _load(self, key: TokenKey) -> TokenRecord | None:
         from sqlalchemy import select
 
         from ..storage.tables import tokens
@@ -169,6 +341,12 @@ class SqlTokenStore:
         try:
             return self._record(key, row)
         except (errors.EncryptionKeyError, ValueError, TypeError) as exc:
+            if isinstance(exc, errors.EncryptionKeyError) and _foreign(row.value_enc):
+                # Another home's key: said once at ERROR with the fix; then dropped quietly
+                # like any row this key cannot open (a token is cheap to fetch again).
+                self._warn_foreign_key(key)
+                self._delete_row(row.id, row.value_enc)
+                return None
             reason = exc.msg if isinstance(exc, errors.LarkError) else type(exc).__name__
             logger.error(
                 "stored %s token of %s is unreadable (%s); deleted it, a new one is fetched",
@@ -180,8 +358,7 @@ class SqlTokenStore:
             self._delete_row(row.id, row.value_enc)
             return None
 
-    def save(self, record: TokenRecord) -> None:
-        """Insert or replace the record for ``record.key`` (values encrypted)."""
+    def _save(self, record: TokenRecord) -> None:
         from ..storage.tables import tokens
 
         key = record.key
@@ -214,8 +391,7 @@ class SqlTokenStore:
         with engine.begin() as conn:
             conn.execute(stmt)
 
-    def delete(self, key: TokenKey, value: str | None = None) -> None:
-        """Delete the record; with ``value``, only if it still holds that token."""
+    def _delete(self, key: TokenKey, value: str | None = None) -> None:
         from sqlalchemy import delete, select
 
         from ..storage.tables import tokens
@@ -234,19 +410,10 @@ class SqlTokenStore:
             try:
                 same = self.box.decrypt(row.value_enc) == value
             except errors.EncryptionKeyError:
-                same = True  # unreadable: nobody can use it either
+                # Corrupt: nobody can use it either. Another home's key: that home uses it.
+                same = not _foreign(row.value_enc)
             if same:
                 conn.execute(delete(tokens).where(tokens.c.id == row.id))
-
-    def lock(self, key: TokenKey, timeout: float) -> LockHandle:
-        """Take the cross-process lock of ``key`` (waits at most ``timeout`` seconds).
-
-        Raises :class:`~lark_service.errors.LockTimeoutError` when another process holds it
-        that long; other errors mean the store is unreachable.
-        """
-        if self._is_sqlite():
-            return self._file_lock(key, timeout)
-        return self._pg_lock(key, timeout)
 
     # -- administration (the CLI) ----------------------------------------------------------
 
@@ -343,6 +510,24 @@ class SqlTokenStore:
         from ..storage.migrate import ensure_schema
 
         return ensure_schema(self.url, "state")
+
+    def _warn_foreign_key(self, key: TokenKey) -> None:
+        with _warn_guard:
+            if self.url in _warned_foreign_key:
+                return
+            _warned_foreign_key.add(self.url)
+        logger.error(
+            "%r holds the %s token of %s encrypted with a different LARK_CONFIG_ENCRYPTION_KEY: "
+            "another home or host shares this database with another key, so each side "
+            "drops the other's token and fetches its own. Fix: give every process that uses this "
+            "database the same key (copy LARK_CONFIG_ENCRYPTION_KEY from one home's .env into "
+            "the others', or set it in their environment) and restart them. Calls keep working "
+            "meanwhile.",
+            self,
+            key.kind,
+            key.app_id,
+            extra=_extra(key, reason="different encryption key"),
+        )
 
     def _is_sqlite(self) -> bool:
         if self._sqlite is None:
@@ -446,6 +631,29 @@ class SqlTokenStore:
 
 
 _UPDATABLE = ("value_enc", "expires_at", "refresh_token_enc", "refresh_expires_at", "updated_at")
+
+
+def _foreign(value_enc: str) -> bool:
+    """A well-formed Fernet token no configured key opens: written with another key."""
+    from ..storage.crypto import looks_like_fernet
+
+    return looks_like_fernet(value_enc)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short description of a database failure (the driver's first line, no SQL)."""
+    orig = getattr(exc, "orig", None) or exc
+    detail = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"{type(orig).__name__}: {detail}" if detail else type(orig).__name__
+
+
+def _after_fork_in_child() -> None:
+    global _warn_guard
+    _warn_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _digest(key: TokenKey) -> str:

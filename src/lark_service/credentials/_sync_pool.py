@@ -7,11 +7,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from .. import _concurrency, errors
+from .. import _concurrency, errors, instrumentation
 from .._concurrency import Background, KeyedLocks
 from ..logging import get_logger
+from . import locks
 from ._types import Clock, LockHandle, TokenKey, TokenRecord, TokenStore
-from .locks import PROCESS_LOCKS, shared_memory_store
+from .locks import reset_after_fork, shared_memory_store
 
 __all__ = ["CredentialPool", "Fetcher"]
 
@@ -41,8 +42,15 @@ class CredentialPool:
     the store's cross-process lock (``lock_timeout`` seconds at most, else
     :class:`~lark_service.errors.LockTimeoutError`), reads the store again and only then
     fetches. An unreachable store is a miss logged at ERROR: the pool keeps working from
-    memory. Every fetch, refresh, eviction and lock wait is logged with the app, the token
-    kind, the reason and the duration (never the token).
+    memory (a store whose circuit breaker is open answers at once, logged at DEBUG). Every
+    fetch, refresh, eviction and lock wait is logged with the app, the token kind, the reason
+    and the duration (never the token), and emitted as an instrumentation event
+    (``token.fetched``, ``token.refreshed``, ``token.evicted``, ``token.lock_waited``,
+    ``token.failed``, ``token.expiry``; ``subject`` is ``user`` or the token kind, never a
+    user id).
+
+    Fork-safe: in a child process the pool starts with fresh locks and no background work
+    (a refresh the parent was running is not inherited); the tokens it holds stay valid.
     """
 
     def __init__(
@@ -60,9 +68,18 @@ class CredentialPool:
         self._memory: dict[TokenKey, TokenRecord] = {}
         # The hot path: value and the time from which the slow path must look at the token.
         self._hot: dict[TokenKey, tuple[str, float]] = {}
-        self._locks = KeyedLocks(PROCESS_LOCKS)
+        self._locks = KeyedLocks(locks.PROCESS_LOCKS)
         self._refreshing: set[TokenKey] = set()
         self._refresh_failed: dict[TokenKey, float] = {}
+        self.background = Background()
+        self._store_down_logged = False
+        reset_after_fork(self)
+
+    def _after_fork(self) -> None:
+        """A forked child (or a process-state reset): new locks, no inherited background work."""
+        self._locks = KeyedLocks(locks.PROCESS_LOCKS)
+        self._refreshing = set()
+        self._refresh_failed = {}
         self.background = Background()
 
     def get_token(self, key: TokenKey, fetch: Fetcher) -> str:
@@ -106,10 +123,17 @@ class CredentialPool:
         if in_memory:
             self._memory.pop(key, None)
             self._hot.pop(key, None)
+        instrumentation.emit(
+            "token.evicted",
+            key.app_id,
+            kind=key.kind,
+            subject=_subject(key),
+            reason="token invalid",
+        )
         try:
             self._store_call(self.store.delete, key, value)
         except Exception as exc:
-            logger.error(
+            self._store_log(exc)(
                 "token store unreachable while evicting the %s token of %s (%s)",
                 key.kind,
                 key.app_id,
@@ -131,6 +155,9 @@ class CredentialPool:
             self._fetch_locked(key, fetch, reason="proactive refresh", stale=seen)
         except Exception as exc:  # the current token still works; a later call tries again
             self._refresh_failed[key] = self.clock()
+            instrumentation.emit(
+                "token.failed", key.app_id, kind=key.kind, error=type(exc).__name__
+            )
             logger.warning(
                 "background refresh of the %s token of %s failed: %s",
                 key.kind,
@@ -140,6 +167,9 @@ class CredentialPool:
             )
         else:
             self._refresh_failed.pop(key, None)
+            instrumentation.emit(
+                "token.refreshed", key.app_id, kind=key.kind, subject=_subject(key)
+            )
         finally:
             self._refreshing.discard(key)
 
@@ -168,6 +198,18 @@ class CredentialPool:
                 try:
                     record = fetch(key)
                 except Exception as exc:
+                    if instrumentation.enabled():
+                        instrumentation.emit(
+                            "token.fetched",
+                            key.app_id,
+                            kind=key.kind,
+                            subject=_subject(key),
+                            duration=time.perf_counter() - started,
+                            outcome=type(exc).__name__,
+                        )
+                        instrumentation.emit(
+                            "token.failed", key.app_id, kind=key.kind, error=type(exc).__name__
+                        )
                     logger.warning(
                         "fetching the %s token of %s (%s) failed after %.0f ms: %s",
                         key.kind,
@@ -189,10 +231,18 @@ class CredentialPool:
                         key, reason=reason, duration_ms=_ms(started), lifetime=record.lifetime
                     ),
                 )
+                instrumentation.emit(
+                    "token.fetched",
+                    key.app_id,
+                    kind=key.kind,
+                    subject=_subject(key),
+                    duration=time.perf_counter() - started,
+                    outcome="ok",
+                )
                 try:
                     self._store_call(self.store.save, record)
                 except Exception as exc:
-                    logger.error(
+                    self._store_log(exc)(
                         "token store unreachable: the %s token of %s is kept in memory only (%s)",
                         key.kind,
                         key.app_id,
@@ -205,7 +255,7 @@ class CredentialPool:
                 try:
                     self._store_call(handle.release)
                 except Exception as exc:
-                    logger.error(
+                    self._store_log(exc)(
                         "releasing the %s token lock of %s failed (%s)",
                         key.kind,
                         key.app_id,
@@ -228,7 +278,7 @@ class CredentialPool:
             )
             raise
         except Exception as exc:
-            logger.error(
+            self._store_log(exc)(
                 "token store unreachable: fetching the %s token of %s without the "
                 "cross-process lock (%s)",
                 key.kind,
@@ -244,8 +294,32 @@ class CredentialPool:
         refresh_at = record.expires_at - record.lifetime * self.refresh_fraction
         usable_until = record.expires_at - _USABLE_MARGIN
         self._hot[record.key] = (record.value, min(refresh_at, usable_until))
+        if instrumentation.enabled():
+            key = record.key
+            instrumentation.emit(
+                "token.expiry",
+                key.app_id,
+                kind=key.kind,
+                subject=_subject(key),
+                expires_in=record.expires_at - self.clock(),
+            )
+
+    def _store_log(self, exc: BaseException) -> Callable[..., None]:
+        """ERROR for a store failure; DEBUG when the store's circuit breaker refused the call
+        at once and this pool has logged the store as unreachable already (log once)."""
+        if getattr(exc, "short_circuited", False) and self._store_down_logged:
+            return logger.debug
+        self._store_down_logged = True
+        return logger.error
 
     def _log_wait(self, key: TokenKey, reason: str, waited_from: float, outcome: str) -> None:
+        instrumentation.emit(
+            "token.lock_waited",
+            key.app_id,
+            kind=key.kind,
+            wait=time.perf_counter() - waited_from,
+            outcome=outcome,
+        )
         logger.info(
             "waited %.1f ms for the %s token lock of %s (%s); %s",
             (time.perf_counter() - waited_from) * 1000,
@@ -271,7 +345,7 @@ class CredentialPool:
         try:
             return self._store_call(self.store.load, key)
         except Exception as exc:
-            logger.error(
+            self._store_log(exc)(
                 "token store unreadable, treating the %s token of %s as a miss (%s)",
                 key.kind,
                 key.app_id,
@@ -284,6 +358,11 @@ class CredentialPool:
         if self.store.blocking:
             return _concurrency.blocking(fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+
+def _subject(key: TokenKey) -> str:
+    """The kind of subject (``user`` for user tokens, else the token kind): never a user id."""
+    return "user" if key.subject else key.kind
 
 
 def _ms(since: float) -> float:

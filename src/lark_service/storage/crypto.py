@@ -21,7 +21,7 @@ from ..errors import EncryptionKeyError
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["SecretBox", "fingerprint", "generate_key"]
+__all__ = ["SecretBox", "fingerprint", "generate_key", "looks_like_fernet"]
 
 _ENV = "LARK_CONFIG_ENCRYPTION_KEY"
 _HINT_MISSING = (
@@ -46,6 +46,21 @@ def generate_key() -> str:
 def fingerprint(secret: str) -> str:
     """The first 16 hex digits of SHA-256 of ``secret``; tokens are keyed by it."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
+
+
+def looks_like_fernet(token: str) -> bool:
+    """Whether ``token`` is shaped like a Fernet token (version byte, length), whatever key
+    made it: a well-formed token that no configured key opens was written with another key,
+    while a malformed one is corrupt."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeError):
+        return False
+    # version (1) + timestamp (8) + IV (16) + ciphertext (16 * n, n >= 1) + HMAC (32)
+    return len(raw) >= 73 and raw[0] == 0x80 and (len(raw) - 57) % 16 == 0
 
 
 class SecretBox:
