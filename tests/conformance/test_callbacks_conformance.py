@@ -140,7 +140,16 @@ def test_an_emulator_click_passes_the_sdk_checks(lark: Any, lark_emulator: Any) 
             json={
                 "receive_id": lark_emulator.open_id("bob", "cli_confemu"),
                 "msg_type": "interactive",
-                "content": json.dumps({"elements": []}),
+                "content": json.dumps(
+                    {
+                        "elements": [
+                            {
+                                "tag": "action",
+                                "actions": [{"tag": "button", "value": {"action": "approve"}}],
+                            }
+                        ]
+                    }
+                ),
             },
         ).data["message_id"]
     with ServerThread(Starlette(routes=[Route("/card", webhook, methods=["POST"])]), port=port):

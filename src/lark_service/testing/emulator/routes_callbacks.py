@@ -4,12 +4,15 @@
     Apply a card with a ``c-…`` token from a card callback: the token lives 30 minutes (on the
     emulator clock) and works twice; the card (≤ 30 KB) replaces the message's content.
 ``POST /_emulator/cards/{message_id}/click``
-    A user clicks a component of an interactive message: the emulator sends a
-    ``card.action.trigger`` (or, with ``"legacy": true``, the legacy card callback) to the
-    app's ``callback_url`` — encrypted with its ``encrypt_key`` and signed as Feishu signs —
-    records the answer, and applies a card in the answer to the message. Body:
-    ``{"user_id" | "open_id", "value": {...}, "tag", "name", "form_value", "input_value",
-    "option", "legacy"}``.
+    A user clicks a component of an interactive message (``Emulator.click_card``): the
+    emulator sends a ``card.action.trigger`` (or, with ``"legacy": true``, the legacy card
+    callback) to the app's ``callback_url`` — encrypted with its ``encrypt_key`` and signed as
+    Feishu signs — records the answer, and applies a card in the answer to the message. Body:
+    ``{"user_id" | "open_id", "value": {...}, "name", "tag", "form_value", "input_value",
+    "option", "legacy"}``. The click must name a component that is on the card (by its
+    ``value``, whole or some keys, and/or its ``name``); the callback carries that component's
+    whole value. Refusals are Feishu-shaped: 230001 no such message (HTTP 404) or component,
+    230054 not a card, 230011 recalled, 99992352/99992351 unknown user.
 ``POST /_emulator/users/{user_id}/say``
     The user sends the bot a text message: ``im.message.receive_v1`` goes to the app's URL.
     Body: ``{"text", "app_id"?, "chat_id"?}``.
@@ -53,7 +56,10 @@ __all__ = [
     "CARD_UPDATE_PATH",
     "REPUSH_SCHEDULE",
     "CallbackDomain",
+    "Component",
     "Delivery",
+    "card_components",
+    "click_card",
     "routes",
 ]
 
@@ -202,6 +208,214 @@ def _callback_app(state: EmulatorState, app_id: str | None) -> App:
     return app
 
 
+INTERACTIVE_TAGS = frozenset(
+    {
+        "button",
+        "checker",
+        "date_picker",
+        "input",
+        "multi_select_person",
+        "multi_select_static",
+        "overflow",
+        "picker_datetime",
+        "picker_time",
+        "select_img",
+        "select_person",
+        "select_static",
+    }
+)
+"""Card components a user can act on (each sends a callback with its ``value``)."""
+
+CLICK_FIELDS = frozenset(
+    {"user_id", "open_id", "value", "tag", "name", "form_value", "input_value", "option", "legacy"}
+)
+
+
+@dataclass(frozen=True)
+class Component:
+    """An interactive component of a card: what a click on it sends."""
+
+    tag: str
+    name: str | None
+    value: dict[str, Any]
+    options: tuple[str, ...] = ()
+
+
+def card_components(card: Any) -> list[Component]:
+    """Every interactive component of a card (v1 ``elements``/``actions``, JSON 2.0 ``body``,
+    forms, columns, collapsible panels: found wherever they are nested)."""
+    found: list[Component] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        tag = node.get("tag")
+        if isinstance(tag, str) and tag in INTERACTIVE_TAGS:
+            value = node.get("value") if isinstance(node.get("value"), dict) else None
+            for behavior in node.get("behaviors") or []:
+                if (
+                    value is None
+                    and isinstance(behavior, dict)
+                    and behavior.get("type") == "callback"
+                    and isinstance(behavior.get("value"), dict)
+                ):
+                    value = behavior["value"]
+            options = tuple(
+                str(o["value"])
+                for o in node.get("options") or []
+                if isinstance(o, dict) and "value" in o
+            )
+            name = node.get("name")
+            found.append(
+                Component(tag, name if isinstance(name, str) else None, value or {}, options)
+            )
+        for child in node.values():
+            if isinstance(child, (dict, list)):
+                walk(child)
+
+    walk(card)
+    return found
+
+
+def _click_error(code: int, msg: str, *, http_status: int = 400) -> FeishuError:
+    return FeishuError(code, msg, http_status=http_status)
+
+
+def _clicked(card: Any, body: dict[str, Any]) -> Component:
+    """The component a click names, as Feishu would send it (its whole ``value``), or a
+    Feishu-shaped refusal: a click names a component by ``name`` and/or ``value`` (all of
+    whose keys must match the component's), optionally ``tag``; an ``option`` must be one of
+    the component's options."""
+    value, name, tag, option = (body.get(k) for k in ("value", "name", "tag", "option"))
+    if value is not None and not isinstance(value, dict):
+        raise _click_error(
+            230001,
+            "Your request contains an invalid request parameter, ext=value must be an object "
+            "(Feishu: the callback value is an object)",
+        )
+    if not value and name is None:
+        raise _click_error(
+            230001,
+            "Your request contains an invalid request parameter, ext=name the component "
+            "clicked: its value (or some of its keys) or its name",
+        )
+    for component in card_components(card):
+        if name is not None and component.name != name:
+            continue
+        if tag is not None and component.tag != tag:
+            continue
+        if value and not all(component.value.get(k, _MISSING) == v for k, v in value.items()):
+            continue
+        if option is not None and component.options and str(option) not in component.options:
+            continue
+        return component
+    wanted = ", ".join(
+        f"{k}={body[k]!r}" for k in ("name", "tag", "value", "option") if body.get(k) is not None
+    )
+    raise _click_error(
+        230001,
+        f"Your request contains an invalid request parameter, ext=the card has no component "
+        f"with {wanted}",
+    )
+
+
+_MISSING = object()
+
+
+def _operator(state: EmulatorState, app: App, body: dict[str, Any]) -> tuple[str, str | None]:
+    """``(open_id, user_id)`` of the clicking user; 99992351/99992352 for an unknown one."""
+    user_id, open_id = body.get("user_id"), body.get("open_id")
+    if user_id is not None:
+        user = state.get_user(str(user_id))
+        if user is None:
+            raise _click_error(99992352, f"user_id not exist, ext=no user {user_id}")
+        return user.open_id_for(app.app_id), user.user_id
+    if open_id is not None:
+        user = state.find_user("open_id", str(open_id), app.app_id)
+        if user is None:
+            raise _click_error(
+                99992351, f"open_id not exist, ext=no user with open_id {open_id} for {app.app_id}"
+            )
+        return str(open_id), user.user_id
+    return "ou_emulator_user", None
+
+
+async def click_card(state: EmulatorState, message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A user clicks a component of the card ``message_id``: deliver the callback to the
+    app, apply a card in its answer, and return the delivery with ``status`` and ``answer``.
+
+    Refusals are :class:`FeishuError`: 230001 no such message (HTTP 404) or no such
+    component on the card, 230054 not a card, 230011 recalled, 99992351/99992352 unknown
+    user; ``ValueError`` for an app without a ``callback_url``.
+    """
+    unknown = sorted(set(body) - CLICK_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {sorted(CLICK_FIELDS)}")
+    message = state.get_message(message_id)
+    if message is None:
+        raise _click_error(
+            230001,
+            f"Your request contains an invalid request parameter, ext=invalid message_id "
+            f"{message_id}",
+            http_status=404,
+        )
+    if message.msg_type != "interactive":
+        raise _click_error(
+            230054, f"This operation is not supported for {message.msg_type} messages."
+        )
+    if message.deleted:
+        raise _click_error(230011, "The message is recalled.")
+    component = _clicked(message.content, body)
+    app = _callback_app(state, message.app_id)
+    open_id, user_id = _operator(state, app, body)
+    card_token = "c-" + secrets.token_hex(20)
+    legacy = bool(body.get("legacy", False))
+    if legacy:
+        payload = legacy_card_payload(
+            value=component.value,
+            tag=component.tag,
+            open_id=open_id,
+            open_message_id=message_id,
+            open_chat_id=message.chat_id,
+            card_token=card_token,
+        )
+    else:
+        payload = card_action_payload(
+            app.app_id,
+            value=component.value,
+            tag=component.tag,
+            name=component.name,
+            open_id=open_id,
+            user_id=user_id,
+            open_message_id=message_id,
+            open_chat_id=message.chat_id,
+            card_token=card_token,
+            verification_token=app.verification_token,
+            form_value=body.get("form_value"),
+            tenant_key=app.tenant_key,
+        )
+        for key in ("input_value", "option"):
+            if key in body:
+                payload["event"]["action"][key] = body[key]
+    domain = _domain(state)
+    with domain.lock:
+        domain.tokens[card_token] = CardToken(card_token, app.app_id, message_id, state.clock.now())
+    delivery = domain.new_delivery(
+        app_id=app.app_id,
+        kind="card",
+        url=_url_for(str(app.callback_url), "card"),
+        payload=payload,
+        legacy=legacy,
+        message_id=message_id,
+    )
+    attempt = await deliver(state, delivery)
+    return {**delivery.to_dict(), "status": attempt["status"], "answer": attempt["answer"]}
+
+
 def routes(state: EmulatorState) -> list[BaseRoute]:
     """The card update endpoint and the callback control endpoints."""
 
@@ -236,66 +450,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
     async def click(request: Request) -> Response:
         body = await _object(request)
         message_id = request.path_params["message_id"]
-        message = state.get_message(message_id)
-        if message is None:
-            return JSONResponse({"error": f"no message {message_id}"}, status_code=404)
-        if message.msg_type != "interactive":
-            return JSONResponse({"error": f"{message_id} is not a card"}, status_code=400)
-        app = _callback_app(state, message.app_id)
-        open_id = body.get("open_id")
-        user_id = body.get("user_id")
-        if open_id is None and user_id is not None:
-            open_id = state.open_id(str(user_id), app.app_id)
-        open_id = str(open_id or "ou_emulator_user")
-        card_token = "c-" + secrets.token_hex(20)
-        legacy = bool(body.get("legacy", False))
-        value = body.get("value") or {}
-        if not isinstance(value, dict):
-            raise ValueError("value must be an object (Feishu: the callback value is an object)")
-        if legacy:
-            payload = legacy_card_payload(
-                value=value,
-                tag=str(body.get("tag", "button")),
-                open_id=open_id,
-                open_message_id=message_id,
-                open_chat_id=message.chat_id,
-                card_token=card_token,
-            )
-        else:
-            payload = card_action_payload(
-                app.app_id,
-                value=value,
-                tag=str(body.get("tag", "button")),
-                name=body.get("name"),
-                open_id=open_id,
-                user_id=user_id,
-                open_message_id=message_id,
-                open_chat_id=message.chat_id,
-                card_token=card_token,
-                verification_token=app.verification_token,
-                form_value=body.get("form_value"),
-                tenant_key=app.tenant_key,
-            )
-            for key in ("input_value", "option"):
-                if key in body:
-                    payload["event"]["action"][key] = body[key]
-        domain = _domain(state)
-        with domain.lock:
-            domain.tokens[card_token] = CardToken(
-                card_token, app.app_id, message_id, state.clock.now()
-            )
-        delivery = domain.new_delivery(
-            app_id=app.app_id,
-            kind="card",
-            url=_url_for(str(app.callback_url), "card"),
-            payload=payload,
-            legacy=legacy,
-            message_id=message_id,
-        )
-        attempt = await deliver(state, delivery)
-        return JSONResponse(
-            {**delivery.to_dict(), "status": attempt["status"], "answer": attempt["answer"]}
-        )
+        result = await click_card(state, message_id, body)
+        return JSONResponse(result)
 
     async def say(request: Request) -> Response:
         body = await _object(request)

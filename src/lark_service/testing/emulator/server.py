@@ -361,6 +361,66 @@ class Emulator:
         """Token fetches per app and kind, calls per path, totals."""
         return self.state.stats()
 
+    # -- users acting on cards -------------------------------------------------------------
+
+    def click_card(
+        self,
+        message_id: str,
+        value: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        tag: str | None = None,
+        user_id: str | None = None,
+        open_id: str | None = None,
+        form_value: Mapping[str, Any] | None = None,
+        input_value: str | None = None,
+        option: str | None = None,
+        legacy: bool = False,
+    ) -> dict[str, Any]:
+        """A user clicks a component of the card message ``message_id``, as
+        ``POST /_emulator/cards/{message_id}/click`` does: the app's ``callback_url`` gets
+        ``card.action.trigger`` (``legacy=True``: the legacy card callback), signed and
+        encrypted as Feishu sends it, and a card in the answer replaces the message's.
+
+        Name the component by ``value`` (all of its keys, or some of them) and/or ``name``
+        (and ``tag``): the callback carries the component's whole value, as on the card.
+        Returns the delivery (``status``, ``answer``, ``payload``, ...). Raises the emulator's
+        ``FeishuError`` (``.code``, ``.msg``) when Feishu would not send such a click: 230001
+        no such message or no such component, 230054 not a card, 230011 recalled,
+        99992352/99992351 unknown ``user_id``/``open_id``. Blocks until the app answered;
+        in async code use :meth:`aclick_card`.
+        """
+        import anyio
+
+        body = _click_body(
+            value, name, tag, user_id, open_id, form_value, input_value, option, legacy
+        )
+        from .routes_callbacks import click_card
+
+        return anyio.run(click_card, self.state, message_id, body)
+
+    async def aclick_card(
+        self,
+        message_id: str,
+        value: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        tag: str | None = None,
+        user_id: str | None = None,
+        open_id: str | None = None,
+        form_value: Mapping[str, Any] | None = None,
+        input_value: str | None = None,
+        option: str | None = None,
+        legacy: bool = False,
+    ) -> dict[str, Any]:
+        """:meth:`click_card` for async code (the callback is delivered from this loop)."""
+        from .routes_callbacks import click_card
+
+        body = _click_body(
+            value, name, tag, user_id, open_id, form_value, input_value, option, legacy
+        )
+        return await click_card(self.state, message_id, body)
+
     # -- time, tokens, faults --------------------------------------------------------------
 
     def now(self) -> float:
@@ -396,6 +456,33 @@ class Emulator:
     def clear_faults(self) -> None:
         """Remove every fault."""
         self.state.faults.clear()
+
+
+def _click_body(
+    value: Mapping[str, Any] | None,
+    name: str | None,
+    tag: str | None,
+    user_id: str | None,
+    open_id: str | None,
+    form_value: Mapping[str, Any] | None,
+    input_value: str | None,
+    option: str | None,
+    legacy: bool,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "value": dict(value) if value is not None else None,
+        "name": name,
+        "tag": tag,
+        "user_id": user_id,
+        "open_id": open_id,
+        "form_value": dict(form_value) if form_value is not None else None,
+        "input_value": input_value,
+        "option": option,
+    }
+    body = {k: v for k, v in fields.items() if v is not None}
+    if legacy:
+        body["legacy"] = True
+    return body
 
 
 def run(
