@@ -23,8 +23,18 @@ __all__ = [
     "legacy_card_payload",
     "message_event_payload",
     "signed_request",
+    "simulated_card_token",
     "url_verification_payload",
 ]
+
+
+def simulated_card_token() -> str:
+    """A card token that says it is made up (``c-simulated-…``): a handler's returned card
+    for such a callback is not sent to Feishu's delayed-update API (which would refuse it),
+    so ``callbacks simulate`` of a slow card handler ends done, not dead."""
+    from .execution import SIMULATED_TOKEN_PREFIX
+
+    return SIMULATED_TOKEN_PREFIX + secrets.token_hex(16)
 
 
 def _header(

@@ -21,7 +21,8 @@ def callbacks() -> None:
 
 @callbacks.group("dlq")
 def dlq() -> None:
-    """Callbacks whose handler failed every attempt."""
+    """Callbacks whose handler failed every attempt, whose card update failed for good, or
+    that no handler matched (no_handler)."""
 
 
 def _source_options(fn: Any) -> Any:
@@ -74,6 +75,7 @@ def _broker_error(exc: Exception) -> Exception:
 @dlq.command("list")
 @_source_options
 @click.option("--limit", default=100, show_default=True)
+@click.option("--owner", default=None, help="Outbox: only the rows of this router (service) name.")
 @user_errors
 def dlq_list(
     source: str,
@@ -83,8 +85,9 @@ def dlq_list(
     database_url: str | None,
     as_json: bool,
     limit: int,
+    owner: str | None,
 ) -> None:
-    """List dead callbacks (left in place)."""
+    """List dead and no_handler callbacks (left in place)."""
     if _use_queue(source, amqp_url):
         from ..callbacks.rabbitmq import dlq_list as list_queue
 
@@ -95,7 +98,10 @@ def dlq_list(
             raise _broker_error(exc) from None
         ident = "message_id"
     else:
-        items = [i.to_dict() for i in _store(database_url).items("dead", limit=limit)]
+        from ..callbacks.store import DLQ_STATUSES
+
+        rows = _store(database_url).items(DLQ_STATUSES, limit=limit, owner=owner)
+        items = [i.to_dict() for i in rows]
         ident = "id"
     if as_json:
         print_json(items)
@@ -104,9 +110,12 @@ def dlq_list(
         click.echo("the dead-letter queue is empty")
         return
     for item in items:
+        status = f"  {item['status']}" if item.get("status") else ""
+        owner_text = f"  owner={item['owner']}" if item.get("owner") else ""
+        stage = "  stage=card_update" if item.get("stage") == "card_update" else ""
         click.echo(
-            f"{item[ident]}  {item.get('app_id')}  {item.get('event_type')}  "
-            f"event={item.get('event_id')}  attempts={item.get('attempts')}  "
+            f"{item[ident]}{status}  {item.get('app_id')}  {item.get('event_type')}  "
+            f"event={item.get('event_id')}  attempts={item.get('attempts')}{stage}{owner_text}  "
             f"error={item.get('error') or item.get('last_error')}"
         )
     click.echo(f"{len(items)} dead callback(s)")
@@ -125,7 +134,8 @@ def dlq_replay(
     as_json: bool,
     ids: tuple[str, ...],
 ) -> None:
-    """Put dead callbacks back to work with a fresh attempt count."""
+    """Put dead and no_handler callbacks back to work with a fresh attempt count (a dead
+    card update is tried again without running the handler)."""
     if _use_queue(source, amqp_url):
         from ..callbacks.rabbitmq import dlq_replay as replay_queue
 
@@ -192,6 +202,8 @@ def simulate(
     if not isinstance(parsed, dict):
         raise ValidationError("--value must be a JSON object", field="value")
     payload: dict[str, Any]
+    # a made-up card token: the server does not send a returned card to Feishu for it
+    card_token = sim.simulated_card_token()
     if kind == "card":
         payload = sim.card_action_payload(
             app_id,
@@ -200,9 +212,12 @@ def simulate(
             open_message_id=message_id,
             verification_token=verification_token,
             event_id=event_id,
+            card_token=card_token,
         )
     elif kind == "legacy-card":
-        payload = sim.legacy_card_payload(value=parsed, open_id=open_id, open_message_id=message_id)
+        payload = sim.legacy_card_payload(
+            value=parsed, open_id=open_id, open_message_id=message_id, card_token=card_token
+        )
     elif kind == "message":
         payload = sim.message_event_payload(
             app_id, text, open_id=open_id, verification_token=verification_token, event_id=event_id

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from ..callbacks.schedule import DEFAULT_RETRY_SCHEDULE
 from ._common import user_errors
 from .serve import _delays
 
 __all__ = ["worker"]
+
+_DEFAULT_DELAYS = ",".join(f"{d:g}" for d in DEFAULT_RETRY_SCHEDULE.delays)
 
 
 @click.command("worker")
@@ -25,12 +30,30 @@ __all__ = ["worker"]
 )
 @click.option("--queue", envvar="LARK_AMQP_QUEUE", default="lark.callbacks", show_default=True)
 @click.option("--prefetch", default=16, show_default=True, help="Messages in flight at once.")
-@click.option("--max-attempts", default=5, show_default=True, help="Tries before the DLQ.")
 @click.option(
-    "--retry-delays", default="1,5,30,120", show_default=True, help="Seconds between tries."
+    "--max-attempts",
+    default=DEFAULT_RETRY_SCHEDULE.max_attempts,
+    show_default=True,
+    help="Tries before the DLQ.",
+)
+@click.option(
+    "--retry-delays", default=_DEFAULT_DELAYS, show_default=True, help="Seconds between tries."
 )
 @click.option("--handler-timeout", default=60.0, show_default=True, help="Seconds per handler run.")
 @click.option("--shutdown-timeout", default=10.0, show_default=True, help="Graceful stop (s).")
+@click.option(
+    "--database-url",
+    envvar="LARK_DATABASE_URL",
+    default=None,
+    help="The servers' state database: skip messages whose callback was already handled "
+    "(a republished or redelivered copy). Without it every delivery runs the handler.",
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Created while the worker consumes, removed otherwise (for a readiness probe).",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def worker(
@@ -43,12 +66,15 @@ def worker(
     retry_delays: str,
     handler_timeout: float,
     shutdown_timeout: float,
+    database_url: str | None,
+    ready_file: Path | None,
     log_level: str | None,
 ) -> None:
     """Run handlers for callbacks queued by `lark-service serve` with the RabbitMQ dispatcher.
 
     Acks after the handler finished; failed runs are retried with backoff, then dead-lettered
-    (see `lark-service callbacks dlq`). SIGTERM/SIGINT stop it gracefully.
+    (see `lark-service callbacks dlq`). If the broker is unreachable the worker waits and
+    retries with backoff (not ready meanwhile). SIGTERM/SIGINT stop it gracefully.
     """
     import asyncio
     import signal
@@ -65,6 +91,19 @@ def worker(
         retry_delays=_delays(retry_delays),
         max_attempts=max_attempts,
     )
+    store = None
+    if database_url:
+        from ..callbacks.store import OutboxStore
+
+        store = OutboxStore(database_url)
+
+    def mark_ready(ready: bool) -> None:
+        if ready_file is None:
+            return
+        if ready:
+            ready_file.write_text("ready\n")
+        else:
+            ready_file.unlink(missing_ok=True)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -72,21 +111,26 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         consumer = RabbitWorker(
-            router, amqp_url, topology=topology, prefetch=prefetch, handler_timeout=handler_timeout
+            router,
+            amqp_url,
+            topology=topology,
+            prefetch=prefetch,
+            handler_timeout=handler_timeout,
+            store=store,
         )
+        mark_ready(False)
         try:
-            await consumer.start()
-        except Exception as exc:
-            from ..errors import ConnectionError as BrokerUnreachable
-
-            raise BrokerUnreachable(
-                f"cannot connect to RabbitMQ ({type(exc).__name__})",
-                hint="Check --amqp-url / LARK_AMQP_URL and that the broker is running.",
-            ) from None
-        click.echo(f"lark-service worker: consuming {queue} ({len(router)} routes)", err=True)
-        try:
+            if not await consumer.start_when_reachable(stop):
+                return
+            mark_ready(True)
+            click.echo(
+                f"lark-service worker: consuming {queue} ({len(router)} routes, "
+                f"router {router.name})",
+                err=True,
+            )
             await stop.wait()
         finally:
+            mark_ready(False)
             await consumer.stop(shutdown_timeout)
 
     asyncio.run(main())

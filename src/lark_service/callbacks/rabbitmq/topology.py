@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..execution import DEFAULT_RETRY_SCHEDULE, RetrySchedule
 from ..models import without_verification_token
+from ..schedule import DEFAULT_RETRY_SCHEDULE, RetrySchedule
 from ..store import OutboxItem
 
 if TYPE_CHECKING:
