@@ -1,28 +1,41 @@
-"""``client.contact``: users and departments (``contact/v3``), with the per-app user cache."""
+"""``client.contact``: users and departments (``contact/v3``), with the per-app user cache.
+
+The client is a thin resource: each method validates its arguments, then either calls one
+endpoint (path, body, ``self._request`` / ``self._paginate``) or hands the validated values to
+the directory (``_async_directory.py``), which owns the cache, the negative cache, chunking by
+50 and the department walk. Pure helpers live in ``_helpers.py`` and ``_ids.py``.
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .. import errors
+from .._async_pagination import AsyncPager
 from .._async_resource import AsyncResource
-from .._concurrency import async_blocking
-from .._http import ApiResponse
-from ..logging import get_logger
-from ._errors import Subject, contact_error
+from .._options import RequestOptions
+from .._paths import api_path
+from ._async_directory import AsyncDirectory
+from ._errors import Subject, contact_context
+from ._helpers import (
+    ProgressCallback,
+    batch_label,
+    check_batch,
+    normalized,
+    open_ids_of,
+    parse_department,
+    parse_user,
+)
 from ._ids import (
     PAGE_SIZE,
     DepartmentIdType,
     LookupField,
+    UserIdType,
     check_id,
-    chunks,
     classify_query,
     normalize_email,
     normalize_mobile,
-    path_part,
-    unique,
     user_id_type,
 )
 from ._ids import (
@@ -34,11 +47,6 @@ if TYPE_CHECKING:
     from .cache import UserCache
 
 __all__ = ["AsyncContactClient", "ProgressCallback"]
-
-logger = get_logger("lark_service.contact")
-
-ProgressCallback = Callable[[int, int | None], None]
-"""``on_progress(users_so_far, expected_total_or_None)``."""
 
 _USERS = "/open-apis/contact/v3/users"
 _DEPARTMENTS = "/open-apis/contact/v3/departments"
@@ -73,6 +81,10 @@ class AsyncContactClient(AsyncResource):
             clock=self._pipeline.pool.clock,
         )
 
+    @property
+    def _directory(self) -> AsyncDirectory:
+        return AsyncDirectory(self)
+
     # -- users --------------------------------------------------------------------------------
 
     async def get_user_by_email(
@@ -84,7 +96,7 @@ class AsyncContactClient(AsyncResource):
         cache miss. Raises ValidationError (not an email), PermissionDeniedError (missing scope).
         """
         key = normalize_email(email)
-        found = await self._lookup("email", [key], refresh=refresh, app_id=app_id)
+        found = await self._directory.users_by("email", [key], refresh=refresh, app_id=app_id)
         return found.get(key)
 
     async def get_user_by_mobile(
@@ -96,7 +108,7 @@ class AsyncContactClient(AsyncResource):
         cache miss. Raises ValidationError (not a number), PermissionDeniedError.
         """
         key = normalize_mobile(mobile)
-        found = await self._lookup("mobile", [key], refresh=refresh, app_id=app_id)
+        found = await self._directory.users_by("mobile", [key], refresh=refresh, app_id=app_id)
         return found.get(key)
 
     async def get_users_by_emails(
@@ -107,8 +119,10 @@ class AsyncContactClient(AsyncResource):
         ``POST /open-apis/contact/v3/users/batch_get_id`` and ``GET .../users/batch`` for the
         cache misses. Raises ValidationError (any bad address, before any request).
         """
-        keys = _normalized(emails, normalize_email, "emails")
-        found = await self._lookup("email", list(keys.values()), refresh=refresh, app_id=app_id)
+        keys = normalized(emails, normalize_email, "emails")
+        found = await self._directory.users_by(
+            "email", list(keys.values()), refresh=refresh, app_id=app_id
+        )
         return {given: found.get(key) for given, key in keys.items()}
 
     async def get_users_by_mobiles(
@@ -119,8 +133,10 @@ class AsyncContactClient(AsyncResource):
         ``POST /open-apis/contact/v3/users/batch_get_id`` and ``GET .../users/batch`` for the
         cache misses. Raises ValidationError (any bad number, before any request).
         """
-        keys = _normalized(mobiles, normalize_mobile, "mobiles")
-        found = await self._lookup("mobile", list(keys.values()), refresh=refresh, app_id=app_id)
+        keys = normalized(mobiles, normalize_mobile, "mobiles")
+        found = await self._directory.users_by(
+            "mobile", list(keys.values()), refresh=refresh, app_id=app_id
+        )
         return {given: found.get(key) for given, key in keys.items()}
 
     async def get_user(
@@ -140,24 +156,7 @@ class AsyncContactClient(AsyncResource):
         """
         value = check_id(user_id, "user_id")
         kind = user_id_type(value, id_type)
-        app = await self._app_id(app_id)
-        if not refresh:
-            cached = await async_blocking(self.cache.get, app, kind, value)
-            if cached is not None:
-                return cached
-        response = await self._call(
-            "GET",
-            f"{_USERS}/{path_part(value)}",
-            app=app,
-            params={"user_id_type": kind, "department_id_type": "open_department_id"},
-            subject="user",
-            value=value,
-        )
-        user = _user(response, response.data.get("user"))
-        if not getattr(user, kind):  # the id asked by, even without its field scope
-            user = user.model_copy(update={kind: value})
-        await async_blocking(self.cache.put_many, app, [user])
-        return user
+        return await self._directory.user(value, kind, refresh=refresh, app_id=app_id)
 
     async def resolve(
         self,
@@ -179,22 +178,14 @@ class AsyncContactClient(AsyncResource):
         if id_type is None:
             kind, value = classify_query(query)
         if kind == "email":
-            by: Literal["email", "mobile"] = "email"
-            value = normalize_email(value)
-        elif kind == "mobile":
-            by = "mobile"
-            value = normalize_mobile(value)
-        else:
-            return await self.get_user(value, id_type=kind, refresh=refresh, app_id=app_id)
-        app = await self._app_id(app_id)
-        user = (await self._lookup(by, [value], refresh=refresh, app_id=app)).get(value)
-        if user is None:
-            raise errors.NotFoundError(
-                f"no Feishu user with {by} {query!r} is visible to app {app}",
-                hint="Check the address; the user may be outside the app's contacts data range "
-                "or have resigned.",
+            return await self._directory.resolve(
+                "email", normalize_email(value), query, refresh=refresh, app_id=app_id
             )
-        return user
+        if kind == "mobile":
+            return await self._directory.resolve(
+                "mobile", normalize_mobile(value), query, refresh=refresh, app_id=app_id
+            )
+        return await self.get_user(value, id_type=kind, refresh=refresh, app_id=app_id)
 
     # -- departments --------------------------------------------------------------------------
 
@@ -212,8 +203,7 @@ class AsyncContactClient(AsyncResource):
         """
         value = check_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
-        app = await self._app_id(app_id)
-        return await self._department(app, value, id_type)
+        return await self._fetch_department(value, id_type, app_id)
 
     async def get_department_users(
         self,
@@ -228,52 +218,16 @@ class AsyncContactClient(AsyncResource):
         cached in one transaction so later lookups by email or id are answered locally.
 
         ``GET /open-apis/contact/v3/departments/:id`` (the department must exist),
-        ``.../departments/:id/children?fetch_child=true`` (``recursive``) and
+        ``.../departments/:id/children?fetch_child=true`` (``recursive``; a department too big
+        for that, 43010, is walked level by level instead) and
         ``GET .../users/find_by_department`` (50 a page). Raises NotFoundError (unknown or
         deleted department, never an empty list for it), PermissionDeniedError.
         """
         value = check_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
-        app = await self._app_id(app_id)
-        top = await self._department(app, value, id_type)
-        targets = [value]
-        if recursive:
-            for child in await self._children(app, value, id_type, recursive=True):
-                key = _department_key(child, id_type)
-                if key and key not in targets:
-                    targets.append(key)
-        expected = top.member_count if recursive else top.primary_member_count
-        members: dict[str, User] = {}
-        for target in targets:
-            token: str | None = None
-            while True:
-                params: dict[str, Any] = {
-                    "department_id": target,
-                    "department_id_type": id_type,
-                    "user_id_type": "open_id",
-                    "page_size": PAGE_SIZE,
-                }
-                if token:
-                    params["page_token"] = token
-                response = await self._call(
-                    "GET",
-                    f"{_USERS}/find_by_department",
-                    app=app,
-                    params=params,
-                    subject="department",
-                    value=target,
-                )
-                for item in response.data.get("items") or []:
-                    user = _user(response, item)
-                    members.setdefault(user.open_id, user)
-                if on_progress is not None:
-                    on_progress(len(members), expected)
-                token = _next_page(response)
-                if token is None:
-                    break
-        users = list(members.values())
-        await async_blocking(self.cache.put_many, app, users)
-        return users
+        return await self._directory.department_users(
+            value, id_type, recursive=recursive, app_id=app_id, on_progress=on_progress
+        )
 
     async def get_department_tree(
         self,
@@ -285,136 +239,127 @@ class AsyncContactClient(AsyncResource):
         """``root`` with its sub-departments nested in ``children`` (sorted by order, name).
 
         ``GET /open-apis/contact/v3/departments/:id`` and
-        ``.../departments/:id/children?fetch_child=true`` (all pages). Raises NotFoundError
-        (unknown or deleted root), PermissionDeniedError (outside the contacts data range).
+        ``.../departments/:id/children?fetch_child=true`` (all pages; a department too big for
+        that, 43010, is walked level by level instead). Raises NotFoundError (unknown or
+        deleted root), PermissionDeniedError (outside the contacts data range).
         """
         value = check_id(root, "root")
         id_type = infer_department_id_type(value, department_id_type)
-        app = await self._app_id(app_id)
-        top = await self._department(app, value, id_type)
-        descendants = await self._children(app, value, id_type, recursive=True)
-        nodes = {_department_key(d, id_type): d for d in descendants}
-        top_keys = {value, _department_key(top, id_type)}
-        for node in descendants:
-            parent_key = node.parent_department_id or ""
-            parent = top if parent_key in top_keys else nodes.get(parent_key, top)
-            parent.children.append(node)
-        for node in [top, *descendants]:
-            node.children.sort(key=lambda d: (d.order or 0, d.name or ""))
-        return top
+        return await self._directory.department_tree(value, id_type, app_id=app_id)
 
-    # -- internals ----------------------------------------------------------------------------
-
-    async def _call(
+    def list_department_users(
         self,
-        method: str,
-        path: str,
+        department_id: str,
         *,
-        app: str,
-        subject: Subject,
-        value: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> ApiResponse:
-        context = functools.partial(_in_context, subject=subject, value=value)
-        return await self._request(
-            method,
-            path,
-            options=self._opts(app_id=app, error_context=context),
-            params=params,
-            json=json,
+        department_id_type: DepartmentIdType | None = None,
+        app_id: str | None = None,
+    ) -> AsyncPager[User]:
+        """The direct members of a department as a lazy pager (nothing fetched until
+        iterated; not cached: :meth:`get_department_users` caches).
+
+        ``GET /open-apis/contact/v3/users/find_by_department`` (50 a page). Raises
+        ValidationError at once; NotFoundError, PermissionDeniedError when iterated.
+        """
+        value = check_id(department_id, "department_id")
+        id_type = infer_department_id_type(value, department_id_type)
+        return self._paginate(
+            f"{_USERS}/find_by_department",
+            parse_user,
+            options=self._contact_opts(app_id, "department", value),
+            params={
+                "department_id": value,
+                "department_id_type": id_type,
+                "user_id_type": "open_id",
+            },
+            page_size=PAGE_SIZE,
         )
 
-    async def _lookup(
+    def list_child_departments(
         self,
-        kind: Literal["email", "mobile"],
-        values: list[str],
+        department_id: str,
         *,
-        refresh: bool,
-        app_id: str | None,
-    ) -> dict[str, User]:
-        """Users by normalized email or mobile: cache, then negative cache, then Feishu."""
-        app = await self._app_id(app_id)
-        values = unique(values)
-        found: dict[str, User] = {}
-        missing = values
-        if not refresh:
-            found = await async_blocking(self.cache.get_many, app, kind, values)
-            missing = [v for v in values if v not in found]
-            if missing:
-                unknown = await async_blocking(self.cache.negatives, app, kind, missing)
-                missing = [v for v in missing if v not in unknown]
-        if not missing:
-            return found
-        open_ids: dict[str, str] = {}
-        for part in chunks(missing):
-            response = await self._call(
-                "POST",
-                f"{_USERS}/batch_get_id",
-                app=app,
-                params={"user_id_type": "open_id"},
-                json={f"{kind}s": part, "include_resigned": False},
-                subject=kind,
-                value=part[0] if len(part) == 1 else f"{part[0]} (+{len(part) - 1} more)",
-            )
-            for item in response.data.get("user_list") or []:
-                open_id, given = item.get("user_id"), item.get(kind)
-                if isinstance(open_id, str) and open_id and isinstance(given, str):
-                    open_ids[_normal(kind, given)] = open_id
-        profiles = await self._fetch_profiles(app, unique(open_ids.values()))
-        unknown_now: list[str] = []
-        for value in missing:
-            user = profiles.get(open_ids.get(value, ""))
-            if user is None:
-                unknown_now.append(value)
-                continue
-            if not getattr(user, kind):
-                user = profiles[user.open_id] = user.model_copy(update={kind: value})
-            found[value] = user
-        await async_blocking(self.cache.put_many, app, list(profiles.values()))
-        if unknown_now:
-            for value in unknown_now:
-                logger.info(
-                    "Feishu knows no user with %s %s (app %s); caching the miss",
-                    kind,
-                    _mask(kind, value),
-                    app,
-                )
-            if refresh:
-                await async_blocking(self.cache.forget, app, kind, unknown_now)
-            await async_blocking(self.cache.put_negative, app, kind, unknown_now)
-        return found
+        fetch_child: bool = False,
+        department_id_type: DepartmentIdType | None = None,
+        app_id: str | None = None,
+    ) -> AsyncPager[Department]:
+        """The sub-departments of a department (``fetch_child``: every descendant, parents
+        before children) as a lazy pager, as Feishu answers them.
 
-    async def _fetch_profiles(self, app: str, open_ids: list[str]) -> dict[str, User]:
-        profiles: dict[str, User] = {}
-        for part in chunks(open_ids):
-            response = await self._call(
-                "GET",
-                f"{_USERS}/batch",
-                app=app,
-                params={
-                    "user_ids": part,
-                    "user_id_type": "open_id",
-                    "department_id_type": "open_department_id",
-                },
-                subject="user",
-                value=part[0] if len(part) == 1 else f"{part[0]} (+{len(part) - 1} more)",
-            )
-            for item in response.data.get("items") or []:
-                user = _user(response, item)
-                profiles[user.open_id] = user
-        return profiles
+        ``GET /open-apis/contact/v3/departments/:id/children`` (50 a page). Raises
+        ValidationError at once; NotFoundError, PermissionDeniedError and, with
+        ``fetch_child`` on a department too large for it, InvalidParameterError (43010)
+        when iterated.
+        """
+        value = check_id(department_id, "department_id")
+        id_type = infer_department_id_type(value, department_id_type)
+        return self._paginate(
+            api_path(_DEPARTMENTS + "/{department_id}/children", department_id=value),
+            parse_department,
+            options=self._contact_opts(app_id, "department", value),
+            params={
+                "department_id_type": id_type,
+                "user_id_type": "open_id",
+                "fetch_child": "true" if fetch_child else "false",
+            },
+            page_size=PAGE_SIZE,
+        )
 
-    async def _department(self, app: str, value: str, id_type: DepartmentIdType) -> Department:
-        response = await self._call(
+    # -- endpoints used by the directory ------------------------------------------------------
+
+    async def _fetch_user(self, value: str, kind: UserIdType, app_id: str | None) -> User:
+        """``GET /open-apis/contact/v3/users/:user_id``."""
+        response = await self._request(
             "GET",
-            f"{_DEPARTMENTS}/{path_part(value)}",
-            app=app,
-            params={"department_id_type": id_type, "user_id_type": "open_id"},
-            subject="department",
-            value=value,
+            api_path(_USERS + "/{user_id}", user_id=value),
+            options=self._contact_opts(app_id, "user", value),
+            params={"user_id_type": kind, "department_id_type": "open_department_id"},
         )
-        department = Department.from_response(response, response.data.get("department") or {})
+        return parse_user(response, response.data.get("user"))
+
+    async def _batch_get_id(
+        self, kind: LookupField, values: list[str], app_id: str | None
+    ) -> dict[str, str]:
+        """``POST /open-apis/contact/v3/users/batch_get_id``: ``{email or mobile: open_id}``
+        for the people Feishu knows among at most 50 normalized values."""
+        if kind not in ("email", "mobile"):
+            raise errors.ValidationError(f"cannot look users up by {kind}", field="kind")
+        check_batch(values, kind)
+        response = await self._request(
+            "POST",
+            f"{_USERS}/batch_get_id",
+            options=self._contact_opts(app_id, kind, batch_label(values)),
+            params={"user_id_type": "open_id"},
+            json={f"{kind}s": values, "include_resigned": False},
+        )
+        return open_ids_of(response.data, kind)
+
+    async def _batch_users(self, open_ids: list[str], app_id: str | None) -> list[User]:
+        """``GET /open-apis/contact/v3/users/batch``: the profiles of at most 50 open_ids."""
+        check_batch(open_ids, "open_ids")
+        response = await self._request(
+            "GET",
+            f"{_USERS}/batch",
+            options=self._contact_opts(app_id, "user", batch_label(open_ids)),
+            params={
+                "user_ids": open_ids,
+                "user_id_type": "open_id",
+                "department_id_type": "open_department_id",
+            },
+        )
+        return [parse_user(response, item) for item in response.data.get("items") or []]
+
+    async def _fetch_department(
+        self, value: str, id_type: DepartmentIdType, app_id: str | None
+    ) -> Department:
+        """``GET /open-apis/contact/v3/departments/:department_id``; a deleted department
+        raises NotFoundError."""
+        response = await self._request(
+            "GET",
+            api_path(_DEPARTMENTS + "/{department_id}", department_id=value),
+            options=self._contact_opts(app_id, "department", value),
+            params={"department_id_type": id_type, "user_id_type": "open_id"},
+        )
+        department = parse_department(response, response.data.get("department"))
         if department.is_deleted:
             raise errors.NotFoundError(
                 f"department {value} was deleted",
@@ -425,89 +370,5 @@ class AsyncContactClient(AsyncResource):
             )
         return department
 
-    async def _children(
-        self, app: str, value: str, id_type: DepartmentIdType, *, recursive: bool
-    ) -> list[Department]:
-        found: list[Department] = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {
-                "department_id_type": id_type,
-                "user_id_type": "open_id",
-                "fetch_child": "true" if recursive else "false",
-                "page_size": PAGE_SIZE,
-            }
-            if token:
-                params["page_token"] = token
-            response = await self._call(
-                "GET",
-                f"{_DEPARTMENTS}/{path_part(value)}/children",
-                app=app,
-                params=params,
-                subject="department",
-                value=value,
-            )
-            for item in response.data.get("items") or []:
-                department = Department.from_response(response, item)
-                if not department.is_deleted:
-                    found.append(department)
-            token = _next_page(response)
-            if token is None:
-                return found
-
-
-def _department_key(department: Department, id_type: DepartmentIdType) -> str:
-    if id_type == "department_id":
-        return department.department_id or ""
-    return department.open_department_id or ""
-
-
-def _next_page(response: ApiResponse) -> str | None:
-    token = response.data.get("page_token")
-    if response.data.get("has_more") and isinstance(token, str) and token:
-        return token
-    return None
-
-
-def _user(response: ApiResponse, data: Any) -> User:
-    if not isinstance(data, dict) or not data.get("open_id"):
-        raise errors.ServerError(
-            "Feishu answered a user without an open_id",
-            request_id=response.request_id,
-            log_id=response.log_id,
-            http_status=response.http_status,
-        )
-    return User.from_response(response, data)
-
-
-def _normal(kind: Literal["email", "mobile"], value: str) -> str:
-    try:
-        return normalize_email(value) if kind == "email" else normalize_mobile(value)
-    except errors.ValidationError:
-        return value
-
-
-def _normalized(
-    values: Iterable[str], normalize: Callable[[str], str], field: str
-) -> dict[str, str]:
-    if isinstance(values, str):
-        raise errors.ValidationError(
-            f"{field} must be a list of strings, not one string", field=field
-        )
-    return {value: normalize(value) for value in values}
-
-
-def _mask(kind: Literal["email", "mobile"], value: str) -> str:
-    """An email or mobile shortened for logs: ``al***@example.com``, ``+86138****0001``."""
-    if kind == "email":
-        local, _, domain = value.partition("@")
-        return f"{local[:2]}***@{domain}"
-    return value[:6] + "****" + value[-4:] if len(value) > 10 else value[:3] + "****"
-
-
-def _in_context(
-    exc: errors.LarkError, app_id: str, *, subject: Subject, value: str
-) -> errors.LarkError:
-    if not isinstance(exc, errors.APIError):
-        return exc
-    return contact_error(exc, app_id=app_id, subject=subject, value=value)
+    def _contact_opts(self, app_id: str | None, subject: Subject, value: str) -> RequestOptions:
+        return self._opts(app_id=app_id, error_context=contact_context(subject, value))

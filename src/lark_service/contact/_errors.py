@@ -6,11 +6,15 @@ the domain call knows (the id asked for, the app asking).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import functools
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import errors
 
-__all__ = ["chat_error", "contact_error", "rebuild"]
+if TYPE_CHECKING:
+    from .._options import ErrorContext
+
+__all__ = ["chat_error", "contact_context", "contact_error", "rebuild"]
 
 Subject = Literal["user", "department", "email", "mobile"]
 
@@ -90,6 +94,19 @@ def contact_error(
     if isinstance(exc, errors.PermissionDeniedError):
         return _scope_error(exc, app_id)
     return exc
+
+
+def contact_context(subject: Subject, value: str) -> ErrorContext:
+    """The ``error_context`` request option of a contact call about ``subject`` ``value``."""
+    return functools.partial(_in_contact_context, subject=subject, value=value)
+
+
+def _in_contact_context(
+    exc: errors.LarkError, app_id: str, *, subject: Subject, value: str
+) -> errors.LarkError:
+    if not isinstance(exc, errors.APIError):
+        return exc
+    return contact_error(exc, app_id=app_id, subject=subject, value=value)
 
 
 def chat_error(exc: errors.APIError, *, app_id: str, chat_id: str | None) -> errors.APIError:
