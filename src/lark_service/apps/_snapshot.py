@@ -10,8 +10,10 @@ rotation) is :class:`~lark_service.apps.AppRegistry` in ``_admin.py``, built on 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -72,6 +74,7 @@ class RegistrySnapshot:
         self.actor = actor
         self.create = create
         self._guard = threading.RLock()
+        _live.add(self)
         self._entries: dict[str, _Entry] | None = None
         self._version: _Version | None = None
         self._checked_at = float("-inf")
@@ -297,3 +300,18 @@ class _Transaction:
 
             if isinstance(exc, SQLAlchemyError):
                 raise self._registry._unreachable(exc) from None
+
+
+_live: weakref.WeakSet[RegistrySnapshot] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held a registry's guard at fork time (re-validating
+    # the snapshot): every registry in the child gets a fresh one. Engines are disposed by
+    # lark_service.storage.engine's own hook.
+    for registry in list(_live):
+        registry._guard = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
