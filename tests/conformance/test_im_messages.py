@@ -148,7 +148,8 @@ def test_patch_shared_card_and_refuse_unshared(im: Any) -> None:
     assert "update_multi" in refused.msg
 
 
-def test_delete_then_operations_answer_230011(im: Any) -> None:
+def test_delete_then_operations_answer_230110(im: Any) -> None:
+    """A second recall: the recall page's 230110 (the message is deleted)."""
     from lark_oapi.api.im.v1 import DeleteMessageRequest, GetMessageRequest
 
     sent = create(im, "text", {"text": "gone"}).data
@@ -159,7 +160,7 @@ def test_delete_then_operations_answer_230011(im: Any) -> None:
     again = im.im.v1.message.delete(
         DeleteMessageRequest.builder().message_id(sent.message_id).build()
     )
-    assert again.code == 230011
+    assert again.code == 230110
     got = im.im.v1.message.get(GetMessageRequest.builder().message_id(sent.message_id).build())
     assert got.success() and got.data.items[0].deleted is True
 
@@ -200,4 +201,46 @@ def test_rate_limit_answer_parses(im: Any, lark_emulator: Emulator) -> None:
         .build()
     )
     assert response.code == 230020
-    assert int(response.raw.headers["x-ogw-ratelimit-reset"]) >= 1
+    # IM's own per-receiver code: not the gateway's, so no x-ogw-ratelimit-* headers.
+    assert "x-ogw-ratelimit-reset" not in {k.lower() for k in response.raw.headers}
+
+
+def test_edit_and_recall_refusals_parse_with_the_documented_codes(
+    im: Any, official: Callable[..., Any], lark_emulator: Emulator
+) -> None:
+    from lark_oapi.api.im.v1 import (
+        DeleteMessageRequest,
+        UpdateMessageRequest,
+        UpdateMessageRequestBody,
+    )
+
+    def update(client: Any, message_id: str) -> Any:
+        return client.im.v1.message.update(
+            UpdateMessageRequest.builder()
+            .message_id(message_id)
+            .request_body(
+                UpdateMessageRequestBody.builder().msg_type("text").content('{"text":"e"}').build()
+            )
+            .build()
+        )
+
+    def delete(client: Any, message_id: str) -> Any:
+        return client.im.v1.message.delete(
+            DeleteMessageRequest.builder().message_id(message_id).build()
+        )
+
+    theirs = create(official(), "text", {"text": "theirs"}).data.message_id
+    assert update(im, theirs).code == 230071
+    assert delete(im, theirs).code == 230026
+    mine = create(im, "text", {"text": "mine"}).data.message_id
+    for _ in range(20):
+        assert update(im, mine).success()
+    assert update(im, mine).code == 230072
+    from lark_service.testing.emulator.routes_im import im_state
+
+    im_state(lark_emulator).set_message_windows(edit=60, recall=60)  # the SDK's token lives on
+    old = create(im, "text", {"text": "old"}).data.message_id
+    lark_emulator.advance_clock(61)
+    refused = delete(im, old)
+    assert refused.code == 230009 and refused.get_log_id()
+    assert update(im, old).code == 230075

@@ -10,6 +10,9 @@ paging (``page_size`` / ``page_token`` / ``has_more``) and Feishu's error codes:
   (:meth:`EmulatorState.set_contact_range`); ``batch_get_id`` answers such users, like unknown
   and resigned ones, without an id;
 - 40015 unknown department (a deleted one is answered with ``status.is_deleted``);
+- 43010 ``children?fetch_child=true`` of a department with more sub-departments (at any
+  depth) than the recursion limit (:func:`set_recursion_limit`; off by default): Feishu
+  refuses to walk a very big department recursively;
 - 99992351 / 99992352 / 99992353 unknown open_id / user_id / union_id;
 - 99991672 a scope withdrawn with :meth:`EmulatorState.deny_scopes`, listed in
   ``error.permission_violations``.
@@ -39,11 +42,14 @@ from .state import ROOT_DEPARTMENT_ID, Department, EmulatorState, User
 
 __all__ = [
     "CONTACT_SCOPES",
+    "ContactSettings",
+    "contact_settings",
     "department_data",
     "page_slice",
     "require_scope",
     "routes",
     "seed_directory",
+    "set_recursion_limit",
     "user_data",
 ]
 
@@ -68,6 +74,29 @@ _UNKNOWN_USER = {
     "union_id": (99992353, "union_id not exist"),
 }
 _TRUE = ("true", "1", "yes")
+
+
+class ContactSettings:
+    """Contact behaviour a test may tune (kept in ``EmulatorState.domain("contact")``)."""
+
+    def __init__(self) -> None:
+        self.recursion_limit: int | None = None
+        """Most sub-departments a ``fetch_child=true`` walk may cover (``None``: no limit)."""
+
+
+def contact_settings(target: Any) -> ContactSettings:
+    """The contact settings of an :class:`EmulatorState` or an ``Emulator`` (``.state``)."""
+    state: EmulatorState = getattr(target, "state", target)
+    return state.domain("contact", ContactSettings)
+
+
+def set_recursion_limit(target: Any, limit: int | None) -> None:
+    """Departments with more than ``limit`` sub-departments (at any depth) answer 43010 to a
+    recursive ``children`` call (``fetch_child=true``), as Feishu's big departments do;
+    ``None`` lifts the limit."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+    contact_settings(target).recursion_limit = limit
 
 
 # -- helpers shared with routes_chats -------------------------------------------------------
@@ -567,12 +596,14 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                     return True
                 return custom in state.department_ancestors(d.parent_department_id)
 
+            below = [d for d in state.departments() if not d.deleted and under(d)]
+            limit = contact_settings(state).recursion_limit
+            if recursive and limit is not None and len(below) > limit:
+                raise FeishuError(43010, "big dept forbid recursion error")
             found = [
                 d
-                for d in state.departments()
-                if not d.deleted
-                and under(d)
-                and state.department_in_contact_range(caller.app_id, d.department_id)
+                for d in below
+                if state.department_in_contact_range(caller.app_id, d.department_id)
             ]
             # parents before their children, then Feishu's order
             found.sort(
@@ -673,6 +704,14 @@ def _control_routes(state: EmulatorState) -> list[BaseRoute]:
     async def dissolve(request: Request) -> Response:
         return JSONResponse(state.dissolve_chat(request.path_params["chat_id"]).to_dict())
 
+    async def recursion_limit(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json(request)
+            if not isinstance(body, dict) or "limit" not in body:
+                raise ValueError('body needs "limit" (an int, or null for none)')
+            set_recursion_limit(state, body["limit"])
+        return JSONResponse({"limit": contact_settings(state).recursion_limit})
+
     async def seed(request: Request) -> Response:
         body = await _json(request)
         if not isinstance(body, dict):
@@ -686,6 +725,7 @@ def _control_routes(state: EmulatorState) -> list[BaseRoute]:
         ("/scopes/deny", deny_scopes, ["POST"]),
         ("/chats/{chat_id}/dissolve", dissolve, ["POST"]),
         ("/directory/seed", seed, ["POST"]),
+        ("/contact/recursion_limit", recursion_limit, ["GET", "POST"]),
     ]
     return [Route("/_emulator" + path, _guard(fn), methods=m) for path, fn, m in table]
 

@@ -17,9 +17,14 @@ Endpoints (``openapi-reference.md`` §2):
 | GET | ``/open-apis/im/v1/messages/:message_id/resources/:file_key?type=`` | a message's resource |
 
 Error codes: 230001 bad parameter (including an unknown receiver ``chat_id``/``email``, an
-unknown message id, an image_key/file_key the app never uploaded, an edit past the 20th),
-230002 bot not in the chat, 230011 message recalled, 230020 per-receiver rate limit, 230025
-content over the size limit, 230027 not the sender, 230031 card older than 14 days, 230054
+unknown message id, an image_key/file_key the app never uploaded), 230002 bot not in the
+chat, 230011 message recalled, 230020 per-receiver rate limit (without the gateway's
+``x-ogw-ratelimit-*`` headers: it is not the gateway's limit), 230025 content over the size
+limit, 230027 not the sender of a card being updated, 230031 card older than 14 days; the
+edit page's 230071 not the sender, 230072 the 20th edit was the last, 230075 the edit window
+(:attr:`ImState.edit_window`) has passed; the recall page's 230026 not the sender, 230009 the
+recall window (:attr:`ImState.recall_window`, Feishu's default one day) has passed, 230110
+the message was already recalled (deleted); 230054
 operation unsupported for the message type, 230055 an upload of the wrong type for
 ``audio``/``media``, 230099 a malformed card, 232009 a dissolved chat, 99991400 per-app rate
 limit, 99992351/2/3 unknown open_id/user_id/union_id, 99992361 another app's open_id; for
@@ -56,6 +61,7 @@ from .state import EmulatorState, Message
 
 __all__ = [
     "CARD_BODY_LIMIT",
+    "DEFAULT_MESSAGE_WINDOW",
     "FILE_LIMIT",
     "FILE_TYPES",
     "IMAGE_LIMIT",
@@ -99,6 +105,9 @@ FILE_LIMIT = 30 * 1024 * 1024
 FILE_TYPES = ("opus", "mp4", "pdf", "doc", "xls", "ppt", "stream")
 IMAGE_TYPES = ("message", "avatar")
 MAX_EDITS = 20
+DEFAULT_MESSAGE_WINDOW = 86_400.0
+"""Seconds after sending that a message may be recalled or edited (the tenant admin's
+setting; Feishu's default is one day)."""
 _MINUTE = 60.0
 CARD_UPDATE_DAYS = 14
 UUID_MAX_LENGTH = 50
@@ -199,6 +208,24 @@ class ImState:
         self.limits = RateLimits()
         self._sends: deque[tuple[float, str, str]] = deque()
         self._late: list[float] = []
+        self.edit_window: float | None = DEFAULT_MESSAGE_WINDOW
+        """Seconds after sending that a message may be edited (``None``: no limit)."""
+        self.recall_window: float | None = DEFAULT_MESSAGE_WINDOW
+        """Seconds after sending that a message may be recalled (``None``: no limit)."""
+
+    def set_message_windows(
+        self,
+        *,
+        edit: float | None = DEFAULT_MESSAGE_WINDOW,
+        recall: float | None = DEFAULT_MESSAGE_WINDOW,
+    ) -> None:
+        """The tenant admin's limits on editing (230075 after) and recalling (230009 after)
+        a message, in seconds of the emulator clock; ``None`` lifts one."""
+        for name, value in (("edit", edit), ("recall", recall)):
+            if value is not None and (isinstance(value, bool) or not value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds or None")
+        self.edit_window = None if edit is None else float(edit)
+        self.recall_window = None if recall is None else float(recall)
 
     def set_rate_limits(
         self,
@@ -265,6 +292,10 @@ class ImState:
                 continue
             hits = [s[0] for s in self._sends if s[position] == value and s[0] > now - window]
             if len(hits) >= limit:
+                if code == 230020:
+                    # The per-receiver limit is IM's own business code, not the gateway's:
+                    # Feishu answers it without x-ogw-ratelimit-* headers.
+                    raise FeishuError(code, msg, http_status=status)
                 reset = max(1, math.ceil(hits[-limit] + window - now))
                 raise FeishuError(
                     code,
@@ -533,10 +564,45 @@ def _live(state: EmulatorState, message_id: str) -> Message:
 
 
 def _own(message: Message, caller: Caller) -> None:
+    """A card update of another sender's message (the update page's 230027)."""
     if message.app_id != caller.app_id:
         raise FeishuError(
             230027, "Lack of necessary permissions, ext=the message was sent by another sender"
         )
+
+
+def _age_s(state: EmulatorState, message: Message) -> float:
+    return (state.clock.now_ms() - message.create_time) / 1000
+
+
+def _check_editable(state: EmulatorState, im: ImState, message: Message, caller: Caller) -> None:
+    """The edit page's refusals: 230071 another sender's, 230054 not text/post, 230075 past
+    the edit window, 230072 edited 20 times already."""
+    if message.app_id != caller.app_id:
+        raise FeishuError(230071, "The operator is not the sender of the message.")
+    if message.msg_type not in ("text", "post"):
+        raise FeishuError(
+            230054, f"This operation is not supported for {message.msg_type} messages."
+        )
+    if im.edit_window is not None and _age_s(state, message) > im.edit_window:
+        raise FeishuError(230075, "The message can no longer be edited: the edit time has passed.")
+    if int(message.attrs.get("edit_count", 0)) >= MAX_EDITS:
+        raise FeishuError(
+            230072, f"The message has been edited {MAX_EDITS} times, the maximum allowed."
+        )
+
+
+def _check_recallable(state: EmulatorState, im: ImState, message: Message, caller: Caller) -> None:
+    """The recall page's refusals: 230110 already recalled (deleted), 230026 another
+    sender's, 230009 past the recall window."""
+    if message.deleted:
+        raise FeishuError(230110, "Action unavailable as the message has been deleted.")
+    if message.app_id != caller.app_id:
+        raise FeishuError(230026, "No permission to recall this message.")
+    if im.recall_window is not None and _age_s(state, message) > im.recall_window:
+        days = im.recall_window / 86_400
+        span = "one day" if days == 1 else f"{im.recall_window:g} seconds"
+        raise FeishuError(230009, f"Message can only be recalled within {span}.")
 
 
 def _new_message(
@@ -849,14 +915,8 @@ async def edit_message(request: Request) -> Response:
     _check_size(msg_type, body["content"])
     with state.lock:
         message = _live(state, _message_id(request))
-        _own(message, caller)
-        if message.msg_type not in ("text", "post"):
-            raise FeishuError(
-                230054, f"This operation is not supported for {message.msg_type} messages."
-            )
+        _check_editable(state, im_state(state), message, caller)
         edits = int(message.attrs.get("edit_count", 0))
-        if edits >= MAX_EDITS:
-            raise invalid_param(f"the message was edited {MAX_EDITS} times, the maximum")
         rendered, mentions = _render_mentions(state, caller.app_id, caller.tenant_key, content)
         attrs = {**message.attrs, "edit_count": edits + 1}
         attrs.pop("rendered_content", None)
@@ -881,8 +941,8 @@ async def recall_message(request: Request) -> Response:
     state = _emulator(request)
     caller = authenticate(request, state, kinds=("tenant", "user"))
     with state.lock:
-        message = _live(state, _message_id(request))
-        _own(message, caller)
+        message = _stored(state, _message_id(request))
+        _check_recallable(state, im_state(state), message, caller)
         state.update_message(message.message_id, deleted=True, update_time=state.clock.now_ms())
     await _late(im_state(state))
     return ok({})
@@ -1078,6 +1138,22 @@ async def control_rate_limits(request: Request) -> Response:
     return JSONResponse(im.limits.to_dict())
 
 
+async def control_message_windows(request: Request) -> Response:
+    """``GET|POST /_emulator/im/message_windows``: ``{"edit": s | null, "recall": s | null}``."""
+    im = im_state(_emulator(request))
+    if request.method == "POST":
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+            im.set_message_windows(
+                edit=body.get("edit", DEFAULT_MESSAGE_WINDOW),
+                recall=body.get("recall", DEFAULT_MESSAGE_WINDOW),
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse({"edit": im.edit_window, "recall": im.recall_window})
+
+
 async def control_uploads(request: Request) -> Response:
     """``GET /_emulator/im/uploads``."""
     state = _emulator(request)
@@ -1109,6 +1185,8 @@ ROUTE_TABLE: tuple[tuple[str, str, Handler], ...] = (
     # control
     ("GET", "/_emulator/im/rate_limits", control_rate_limits),
     ("POST", "/_emulator/im/rate_limits", control_rate_limits),
+    ("GET", "/_emulator/im/message_windows", control_message_windows),
+    ("POST", "/_emulator/im/message_windows", control_message_windows),
     ("GET", "/_emulator/im/uploads", control_uploads),
 )
 """``(method, path, handler)`` of every IM endpoint and ``/_emulator/im/`` control."""

@@ -309,6 +309,14 @@ class Emulator:
         """Give back withdrawn scopes (none given: all)."""
         self.state.grant_scopes(app_id, *scopes)
 
+    def set_department_recursion_limit(self, limit: int | None) -> None:
+        """Departments with more than ``limit`` sub-departments answer 43010 to
+        ``children?fetch_child=true`` (Feishu refuses to walk big departments recursively);
+        ``None`` (the default) lifts it."""
+        from .routes_contact import set_recursion_limit
+
+        set_recursion_limit(self.state, limit)
+
     def dissolve_chat(self, chat_id: str) -> Chat:
         """Dissolve a group: it answers 232009 and is no longer listed."""
         return self.state.dissolve_chat(chat_id)
