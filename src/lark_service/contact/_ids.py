@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal, TypeVar
 from urllib.parse import quote
 
+from .._paths import path_id
 from ..errors import ValidationError
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "DepartmentIdType",
     "LookupField",
     "UserIdType",
+    "check_id",
+    "check_path_id",
     "chunks",
     "classify_query",
     "department_id_type",
@@ -45,7 +48,12 @@ _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 def normalize_email(email: object) -> str:
     """``email`` trimmed and lower-cased; ValidationError if it is not an address."""
-    if not isinstance(email, str) or not _EMAIL.match(email.strip()) or len(email) > 320:
+    if (
+        not isinstance(email, str)
+        or not _EMAIL.match(email.strip())
+        or len(email) > 320
+        or not _encodable(email)
+    ):
         raise ValidationError(
             f"not an email address: {email!r}",
             field="email",
@@ -125,6 +133,23 @@ def check_id(value: object, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{field} must be a non-empty string, got {value!r}", field=field)
     return value.strip()
+
+
+def check_path_id(value: object, field: str) -> str:
+    """:func:`check_id`, and a ValidationError for what cannot be one URL path segment
+    (``.``, ``..``, ``/``, control characters, lone surrogates: see
+    :func:`lark_service._paths.path_id`), before the cache or Feishu is asked."""
+    text = check_id(value, field)
+    path_id(text, field)
+    return text
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def path_part(value: str) -> str:

@@ -33,7 +33,7 @@ from ._ids import (
     DepartmentIdType,
     LookupField,
     UserIdType,
-    check_id,
+    check_path_id,
     classify_query,
     normalize_email,
     normalize_mobile,
@@ -155,7 +155,7 @@ class ContactClient(Resource):
         (no such user, or an open_id of another app), PermissionDeniedError (outside the
         contacts data range: 41050; missing scope: 99991672).
         """
-        value = check_id(user_id, "user_id")
+        value = check_path_id(user_id, "user_id")
         kind = user_id_type(value, id_type)
         return self._directory.user(value, kind, refresh=refresh, app_id=app_id)
 
@@ -202,7 +202,7 @@ class ContactClient(Resource):
         ``GET /open-apis/contact/v3/departments/:department_id``. Raises NotFoundError (unknown
         or deleted), PermissionDeniedError (outside the contacts data range: 40004).
         """
-        value = check_id(department_id, "department_id")
+        value = check_path_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
         return self._fetch_department(value, id_type, app_id)
 
@@ -224,7 +224,7 @@ class ContactClient(Resource):
         ``GET .../users/find_by_department`` (50 a page). Raises NotFoundError (unknown or
         deleted department, never an empty list for it), PermissionDeniedError.
         """
-        value = check_id(department_id, "department_id")
+        value = check_path_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
         return self._directory.department_users(
             value, id_type, recursive=recursive, app_id=app_id, on_progress=on_progress
@@ -244,7 +244,7 @@ class ContactClient(Resource):
         that, 43010, is walked level by level instead). Raises NotFoundError (unknown or
         deleted root), PermissionDeniedError (outside the contacts data range).
         """
-        value = check_id(root, "root")
+        value = check_path_id(root, "root")
         id_type = infer_department_id_type(value, department_id_type)
         return self._directory.department_tree(value, id_type, app_id=app_id)
 
@@ -261,7 +261,7 @@ class ContactClient(Resource):
         ``GET /open-apis/contact/v3/users/find_by_department`` (50 a page). Raises
         ValidationError at once; NotFoundError, PermissionDeniedError when iterated.
         """
-        value = check_id(department_id, "department_id")
+        value = check_path_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
         return self._paginate(
             f"{_USERS}/find_by_department",
@@ -291,7 +291,7 @@ class ContactClient(Resource):
         ``fetch_child`` on a department too large for it, InvalidParameterError (43010)
         when iterated.
         """
-        value = check_id(department_id, "department_id")
+        value = check_path_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
         return self._paginate(
             api_path(_DEPARTMENTS + "/{department_id}/children", department_id=value),
