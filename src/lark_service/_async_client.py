@@ -17,6 +17,7 @@ from ._async_pipeline import AsyncPipeline
 from ._async_resource import AsyncResource
 from ._http import ApiResponse, TokenKind, async_make_http_client, make_timeout
 from ._options import RequestOptions
+from ._pacing import Pacer, PacingTable
 from ._paths import check_method, check_raw_path
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
@@ -59,6 +60,7 @@ class AsyncLarkClient:
         registry: AppSource | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
+        pacing: PacingTable | None = None,
         clock: Clock | None = None,
     ) -> None:
         _check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
@@ -95,6 +97,7 @@ class AsyncLarkClient:
             retry=self.retry,
             timeout=self._timeout,
             settings=self.settings,
+            pacer=Pacer.from_settings(self.settings, pacing),
         )
         self.options = RequestOptions()
         """The default options of every call made through this client."""

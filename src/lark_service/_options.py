@@ -40,6 +40,8 @@ class RequestOptions:
     - ``idempotent``: False for a write that must not run twice (not retried after a failure
       Feishu may have processed).
     - ``pacing_key``: what the endpoint's per-key limit counts (a receiver, a document).
+    - ``pace``: False when the caller paced the call itself (``send_batch``): the pipeline's
+      pacing table then lets it through at once.
     - ``headers``: extra request headers.
     - ``error_family``: the endpoint family whose code table maps Feishu's codes (codes mean
       different things on different endpoints); None: derived from the path.
@@ -53,6 +55,7 @@ class RequestOptions:
     timeout: float | httpx.Timeout | None = None
     idempotent: bool = True
     pacing_key: str | None = None
+    pace: bool = True
     headers: tuple[tuple[str, str], ...] = ()
     error_family: str | None = None
     error_context: ErrorContext | None = field(default=None, compare=False)

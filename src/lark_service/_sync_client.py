@@ -18,6 +18,7 @@ from ._sync_pipeline import Pipeline
 from ._sync_resource import Resource
 from ._http import ApiResponse, TokenKind, make_http_client, make_timeout
 from ._options import RequestOptions
+from ._pacing import Pacer, PacingTable
 from ._paths import check_method, check_raw_path
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
@@ -60,6 +61,7 @@ class LarkClient:
         registry: AppSource | None = None,
         transport: httpx.BaseTransport | None = None,
         proxy: str | None = None,
+        pacing: PacingTable | None = None,
         clock: Clock | None = None,
     ) -> None:
         _check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
@@ -96,6 +98,7 @@ class LarkClient:
             retry=self.retry,
             timeout=self._timeout,
             settings=self.settings,
+            pacer=Pacer.from_settings(self.settings, pacing),
         )
         self.options = RequestOptions()
         """The default options of every call made through this client."""

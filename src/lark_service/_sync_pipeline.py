@@ -25,6 +25,7 @@ from . import _concurrency, errors, instrumentation
 from ._app import AppCredentials, AppResolver
 from ._http import ApiResponse, TokenKind, parse_response, transport_error
 from ._options import RequestOptions
+from ._pacing import Pacer, PacingRoute
 from ._paths import check_method
 from ._retry import RetryPolicy
 from .credentials import CredentialPool, TokenKey, TokenRecord
@@ -58,7 +59,10 @@ class Pipeline:
         retry: RetryPolicy,
         timeout: httpx.Timeout,
         settings: Settings | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
+        self.pacer = pacer if pacer is not None else Pacer()
+        """Keeps every call under Feishu's per-app limits (:mod:`lark_service._pacing`)."""
         self._make_http = http if callable(http) else None
         self.http = http() if callable(http) else http
         self.apps = apps
@@ -215,12 +219,63 @@ class Pipeline:
         family = options.error_family or errors.endpoint_family(method, path)
         send_timeout = self._timeout(options.timeout)
         headers = dict(options.headers)
+        route = self.pacer.route(method, path, options.pacing_key)
+        with self.pacer.lease(app.app_id, route.family, route.key):
+            return self._attempts(
+                app,
+                method,
+                path,
+                options,
+                request_id=request_id,
+                url=url,
+                key=key,
+                family=family,
+                route=route if options.pace else None,
+                send_timeout=send_timeout,
+                headers=headers,
+                policy=policy,
+                params=params,
+                json=json,
+                data=data,
+                files=files,
+                binary=binary,
+                envelope=envelope,
+            )
+
+    def _attempts(
+        self,
+        app: AppCredentials,
+        method: str,
+        path: str,
+        options: RequestOptions,
+        *,
+        request_id: str,
+        url: str,
+        key: TokenKey | None,
+        family: str,
+        route: PacingRoute | None,
+        send_timeout: httpx.Timeout,
+        headers: dict[str, str],
+        policy: RetryPolicy,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        binary: bool,
+        envelope: bool,
+    ) -> ApiResponse:
+        """Send until an answer, a final failure, or the retry policy gives up (the lease of
+        an exclusive pacing family is held around all of it)."""
         retries = 0
         waited = 0.0
         refetched = False
         attempt = 0
         while True:
             attempt += 1
+            if route is not None and attempt == 1:
+                # retries are spaced by their backoff (1 s and more, or Feishu's reset), which
+                # is longer than any pacing interval: only the first attempt takes a slot
+                self._pace(app.app_id, route)
             request_headers = {"X-Request-Id": request_id, **headers}
             token_value = None
             if key is not None:
@@ -320,6 +375,23 @@ class Pipeline:
                 attempt=attempt,
             )
             _concurrency.sleep(decision.delay)
+
+    def _pace(self, app_id: str, route: PacingRoute) -> None:
+        """Wait until the pacing table lets a call of ``route`` go (nothing for unpaced ones)."""
+        pacer = self.pacer
+        delay = pacer.reserve(app_id, route.family, route.key)
+        if delay > 0:
+            _concurrency.sleep(delay)
+        while True:
+            if pacer.needs_io(route.family):  # a Redis round trip: off the event loop
+                wait = _concurrency.blocking(
+                    pacer.admit, app_id, route.family, route.key
+                )
+            else:
+                wait = pacer.admit(app_id, route.family, route.key)
+            if wait <= 0:
+                return
+            _concurrency.sleep(wait)
 
     # -- tokens -------------------------------------------------------------------------------
 

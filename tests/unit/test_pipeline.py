@@ -582,7 +582,8 @@ def test_with_options_overrides_retries_for_domain_methods(
     client.messaging.send_text_message("ou_1", "warm")  # token fetched once, shared below
     feishu.push(SEND_PATH, html_502())
     with pytest.raises(errors.ServerError):
-        client.with_options(retry=NO_RETRY).messaging.send_text_message("ou_1", "x")
+        # another receiver: a second send to ou_1 this soon would wait for its pacing slot
+        client.with_options(retry=NO_RETRY).messaging.send_text_message("ou_2", "x")
     assert sleeps == []
     feishu.push(SEND_PATH, html_502())
     client.messaging.send_text_message("ou_1", "x")  # the original keeps its retries

@@ -62,11 +62,17 @@ class MessagingClient(Resource):
         """Paces :meth:`send_batch` (45/s per app, 4.5/s per receiver: under Feishu's 50 and
         5); replaceable, e.g. ``SendRateLimiter(per_app=20)`` to leave room for others.
         Shared by every ``with_options`` / ``as_user`` copy of the client."""
-        return self._shared("messaging.limiter", SendRateLimiter)
+        return self._shared("messaging.limiter", self._default_limiter)
 
     @limiter.setter
     def limiter(self, limiter: SendRateLimiter) -> None:
         self._pipeline.set_shared("messaging.limiter", limiter)
+
+    def _default_limiter(self) -> SendRateLimiter:
+        # the pipeline's own pacer: batch sends and single sends share one set of windows
+        limiter = SendRateLimiter()
+        limiter.pacer = self._pipeline.pacer
+        return limiter
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -208,11 +214,14 @@ class MessagingClient(Resource):
         body = build_message_body(receive_id, "interactive", card_content(card))
         return self._send(id_type, body, app_id)
 
-    def _send(self, id_type: str, body: dict[str, Any], app_id: str | None) -> Message:
+    def _send(
+        self, id_type: str, body: dict[str, Any], app_id: str | None, *, paced: bool = False
+    ) -> Message:
+        receiver = f"{id_type}:{body['receive_id']}"
         response = self._request(
             "POST",
             _MESSAGES,
-            options=self._opts(app_id=app_id, pacing_key=f"{id_type}:{body['receive_id']}"),
+            options=self._opts(app_id=app_id, pacing_key=receiver, pace=False if paced else None),
             params={"receive_id_type": id_type},
             json=body,
         )
@@ -600,7 +609,7 @@ class MessagingClient(Resource):
             _concurrency.sleep(wait)
         body = build_message_body(receive_id, msg_type, content)
         try:
-            message = self._send(id_type, body, app)
+            message = self._send(id_type, body, app, paced=True)
         except errors.LarkError as exc:
             return BatchItem(receive_id, id_type, error=exc)
         return BatchItem(receive_id, id_type, message=message)
