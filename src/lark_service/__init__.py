@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._async_resource import AsyncResource
     from ._http import ApiResponse
     from ._options import RequestOptions
+    from ._pacing import Limits, PacingTable
     from ._paths import api_path
     from ._retry import NO_RETRY, RetryPolicy
     from ._sync_client import LarkClient
@@ -37,6 +38,8 @@ __all__ = [
     "Domain",
     "LarkClient",
     "LarkError",
+    "Limits",
+    "PacingTable",
     "Pager",
     "RequestOptions",
     "Resource",
@@ -56,6 +59,8 @@ _LAZY = {
     "Domain": ".domains",
     "LarkClient": "._sync_client",
     "LarkError": ".errors",
+    "Limits": "._pacing",
+    "PacingTable": "._pacing",
     "Pager": "._sync_pagination",
     "RequestOptions": "._options",
     "Resource": "._sync_resource",

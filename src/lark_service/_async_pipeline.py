@@ -97,10 +97,16 @@ class AsyncPipeline:
     def _after_fork(self) -> None:
         """In a forked child: never reuse the parent's sockets (their bytes would interleave
         with the parent's). The old client is dropped, not closed: closing could shut down a
-        TLS session the parent still uses."""
+        TLS session the parent still uses. Shared objects set with :meth:`set_shared` (a
+        test's limiter) are dropped too: the child makes its own."""
         if self._make_http is not None:
             self.http = self._make_http()
+        # locks another thread held at fork time stay locked in the child: start them anew,
+        # with the state they guard (the pacer's windows, shared limiters and caches)
         self._shared_lock = threading.Lock()
+        self._shared = {}
+        pacer = self.pacer
+        self.pacer = Pacer(pacer.table, clock=pacer.clock, shared=pacer.shared)
 
     # -- entry points --------------------------------------------------------------------------
 
