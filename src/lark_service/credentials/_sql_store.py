@@ -647,6 +647,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {detail}" if detail else type(orig).__name__
 
 
+def _reset_warnings() -> None:
+    """Say the once-per-process warnings again (``reset_process_state``)."""
+    global _warned_memory_only
+    with _warn_guard:
+        _warned_memory_only = False
+        _warned_foreign_key.clear()
+
+
 def _after_fork_in_child() -> None:
     global _warn_guard
     _warn_guard = threading.Lock()

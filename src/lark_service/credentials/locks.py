@@ -75,13 +75,16 @@ def reset_process_state() -> None:
     For test fixtures (the emulator's calls it before each test) and for code that must not
     reuse tokens fetched earlier in the process. Tokens a live pool holds in its own memory are
     kept; tokens in the state database are untouched (``lark-service token clear`` removes
-    those). Do not call it while other threads are fetching tokens.
+    those). The once-per-process warnings (a read-only home, a database shared with another
+    key) are said again after it. Do not call it while other threads are fetching tokens.
     """
     _MEMORY_STORE.clear()
     _fresh_locks()
     from ..storage.breaker import reset_breakers
+    from ._sql_store import _reset_warnings
 
     reset_breakers()
+    _reset_warnings()
 
 
 def _after_fork_in_child() -> None:
