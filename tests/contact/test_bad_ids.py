@@ -48,3 +48,21 @@ def test_an_email_with_a_lone_surrogate_is_not_an_address(
         with pytest.raises(ValidationError):
             call()
     assert emu.requests() == []
+
+
+def test_batch_lookups_refuse_what_is_not_a_list_of_strings(
+    emu: Emulator, client: LarkClient
+) -> None:
+    bad: list[Any] = [None, 5, b"alice@example.com", [None], [["alice@example.com"]]]
+    for value in bad:
+        with pytest.raises(ValidationError):
+            client.contact.get_users_by_emails(value)
+        with pytest.raises(ValidationError):
+            client.contact.get_users_by_mobiles(value)
+    assert emu.requests() == []
+
+
+def test_on_progress_must_be_callable(emu: Emulator, client: LarkClient) -> None:
+    with pytest.raises(ValidationError):
+        client.contact.get_department_users("be", on_progress=5)  # type: ignore[arg-type]
+    assert emu.requests() == []

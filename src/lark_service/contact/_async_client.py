@@ -225,6 +225,10 @@ class AsyncContactClient(AsyncResource):
         """
         value = check_path_id(department_id, "department_id")
         id_type = infer_department_id_type(value, department_id_type)
+        if on_progress is not None and not callable(on_progress):
+            raise errors.ValidationError(
+                "on_progress must be a function (done, total) or None", field="on_progress"
+            )
         return await self._directory.department_users(
             value, id_type, recursive=recursive, app_id=app_id, on_progress=on_progress
         )

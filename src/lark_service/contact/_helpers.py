@@ -124,11 +124,22 @@ def normalized(
     values: Iterable[str], normalize: Callable[[str], str], field: str
 ) -> dict[str, str]:
     """``{value as given: normalized value}``; ValidationError for one string or a bad value."""
-    if isinstance(values, str):
+    if isinstance(values, str | bytes):
         raise errors.ValidationError(
             f"{field} must be a list of strings, not one string", field=field
         )
-    return {value: normalize(value) for value in values}
+    if not isinstance(values, Iterable):
+        raise errors.ValidationError(
+            f"{field} must be a list of strings, not {type(values).__name__}", field=field
+        )
+    found: dict[str, str] = {}
+    for value in values:
+        if not isinstance(value, str):
+            raise errors.ValidationError(
+                f"{field} must hold strings, not {type(value).__name__}", field=field
+            )
+        found[value] = normalize(value)
+    return found
 
 
 def mask(kind: Literal["email", "mobile"], value: str) -> str:
