@@ -1,11 +1,15 @@
 """The ``lark-service`` command line (click + rich).
 
-Each command group lives in its own module and is added in :data:`_COMMANDS`; heavy imports
-(databases, servers) happen inside the commands, so ``lark-service --help`` stays fast.
+Commands are found, not listed: every module ``lark_service.cli.<name>`` defines the command
+``<name>`` (an attribute of that name), and a domain folder may bring its own commands in
+``lark_service/<domain>/_cli.py`` (an attribute ``command``). Heavy imports (databases,
+servers) happen inside the commands, so ``lark-service --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import os
+import pkgutil
 import sys
 from importlib import import_module
 from typing import Any
@@ -16,24 +20,6 @@ from .._version import __version__
 from ._common import handle_error
 
 __all__ = ["cli", "main"]
-
-# (module, attribute) of every top-level command, in help order.
-_COMMANDS: list[tuple[str, str]] = [
-    (".send", "send"),
-    (".user", "user"),
-    (".chat", "chat"),
-    (".cache", "cache"),
-    (".emulator", "emulator"),
-    (".demo", "demo"),
-    (".init", "init"),
-    (".db", "db"),
-    (".app", "app"),
-    (".token", "token"),
-    (".key", "key"),
-    (".serve", "serve"),
-    (".worker", "worker"),
-    (".callbacks", "callbacks"),
-]
 
 
 class _Group(click.Group):
@@ -56,8 +42,27 @@ def cli() -> None:
     callback server, or a local Feishu emulator."""
 
 
-for _module, _attr in _COMMANDS:
-    cli.add_command(getattr(import_module(_module, __name__), _attr))
+def _discover_commands() -> list[click.Command]:
+    """Every command: ``cli/<name>.py``'s ``<name>``, then each domain's ``_cli.command``."""
+    found: list[click.Command] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        command = getattr(import_module(f"{__name__}.{info.name}"), info.name, None)
+        if isinstance(command, click.Command):
+            found.append(command)
+    package = import_module("lark_service")
+    for info in pkgutil.iter_modules(package.__path__):
+        folder = os.path.join(getattr(info.module_finder, "path", ""), info.name)
+        if info.ispkg and os.path.exists(os.path.join(folder, "_cli.py")):
+            command = getattr(import_module(f"lark_service.{info.name}._cli"), "command", None)
+            if isinstance(command, click.Command):
+                found.append(command)
+    return found
+
+
+for _command in _discover_commands():
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
