@@ -55,3 +55,49 @@ def test_a_client_used_before_fork_works_in_a_fork_pool(emu: Emulator) -> None:
     )
     assert texts == sorted(f"fork {n}" for n in range(200))
     assert len(emu.messages()) == 202
+
+
+def test_a_garbled_exchange_on_the_wire_is_a_transport_error() -> None:
+    """What a child saw on a socket shared with its parent: the server could not parse the
+    interleaved bytes and answered uvicorn's bare 400. That is the connection's fault, not a
+    parameter of ours."""
+    import socket
+    import threading
+
+    from lark_service import NO_RETRY, errors
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                    b"content-length: 29\r\nconnection: close\r\n\r\nInvalid HTTP request received."
+                )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with LarkClient(
+            APP_A[0], APP_A[1], base_url=f"http://127.0.0.1:{port}", retry=NO_RETRY
+        ) as client:
+            with pytest.raises(errors.TransportError) as info:
+                client.messaging.send_text_message("ou_1", "x")
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    assert not isinstance(info.value, errors.InvalidParameterError)
+    assert info.value.http_status == 400
+    assert "Invalid HTTP request received" in str(info.value)
