@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -67,3 +68,27 @@ def test_reset_process_state_empties_the_shared_token_store() -> None:
     shared_memory_store().save(TokenRecord(key, "t-x", expires_at=2e9, issued_at=1e9))
     reset_process_state()
     assert shared_memory_store().load(key) is None
+
+
+def test_without_lark_home_the_session_uses_a_temporary_one(tmp_path: Path) -> None:
+    """Emulator tokens never land in the user's own home (``~/.lark-service``)."""
+    (tmp_path / "test_a_earlier.py").write_text(textwrap.dedent(FETCHES_TOKENS_FIRST))
+    (tmp_path / "test_b_docs.py").write_text(fixture_example())
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LARK_")}
+    env["HOME"] = str(user_home)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+    assert list(user_home.iterdir()) == []

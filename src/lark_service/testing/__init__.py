@@ -21,19 +21,12 @@ def reset_process_state() -> None:
     """Forget the process-wide token cache (and its locks), as a fresh process would have it.
 
     The ``lark_emulator`` fixture calls it before every test: tokens a client cached in an
-    earlier test are unknown to the reset emulator. It uses
-    ``lark_service.credentials.reset_process_state()`` when the library has it, else clears
-    the shared in-memory token store.
+    earlier test are unknown to the reset emulator. It is
+    :func:`lark_service.credentials.reset_process_state`.
     """
-    from .. import credentials
+    from ..credentials import reset_process_state as reset
 
-    reset = getattr(credentials, "reset_process_state", None)
-    if callable(reset):
-        reset()
-        return
-    from ..credentials.locks import shared_memory_store
-
-    shared_memory_store().clear()
+    reset()
 
 
 def __getattr__(name: str) -> Any:
