@@ -300,7 +300,7 @@ class CallbackHandler:
         self.inflight = 0
         self._state = "running"
         self.accepting = True
-        _log.info("callback handler ready (%s)", type(dispatcher).__name__)
+        _log.info("callback server ready (%s)", type(dispatcher).__name__)
 
     async def stop(self, timeout: float | None = None) -> None:
         """Refuse new callbacks (503), let in-flight ones finish within ``timeout`` (default
@@ -329,7 +329,7 @@ class CallbackHandler:
         if pool is not None:
             pool.shutdown(wait=False)
         self._loop = None
-        _log.info("callback handler stopped")
+        _log.info("callback server stopped")
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[CallbackHandler]:

@@ -61,6 +61,34 @@ def _delays(value: str) -> tuple[float, ...]:
     "(default: keep them in the outbox until it returns).",
 )
 @click.option("--shutdown-timeout", default=10.0, show_default=True, help="Graceful stop (s).")
+@click.option(
+    "--header-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 60, min_open=True),
+    help="Seconds a client has to send a request's complete headers (at most 60).",
+)
+@click.option(
+    "--max-header-size",
+    default=64 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Largest request headers in bytes; larger ones are answered 400.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections beyond which requests are answered 503.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds an idle keep-alive connection stays open.",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def serve(
@@ -78,19 +106,33 @@ def serve(
     reply_wait: float,
     inline_when_broker_down: bool,
     shutdown_timeout: float,
+    header_timeout: float,
+    max_header_size: int,
+    max_connections: int,
+    keep_alive_timeout: int,
     log_level: str | None,
 ) -> None:
     """Run the callback server: /callbacks/{app_id}/event, /callbacks/{app_id}/card,
-    /healthz and /readyz. SIGTERM/SIGINT stop it gracefully."""
+    /healthz and /readyz. SIGTERM/SIGINT stop it gracefully.
+
+    Slow and huge requests are bounded: --header-timeout, --max-header-size,
+    --max-connections, --keep-alive-timeout."""
     import uvicorn
 
     from ..callbacks.loader import load_routers
     from ..callbacks.rabbitmq import RabbitTopology
     from ..logging import configure_logging
     from ..server import ServerConfig, create_app
+    from ..server.limits import ServerLimits, uvicorn_options
 
     configure_logging(log_level)
     delays = _delays(retry_delays)
+    limits = ServerLimits(
+        header_timeout=header_timeout,
+        max_header_bytes=max_header_size,
+        max_connections=max_connections,
+        keep_alive_timeout=keep_alive_timeout,
+    )
     router = load_routers(handlers)
     app = create_app(
         router,
@@ -117,4 +159,5 @@ def serve(
         log_level=(log_level or "warning").lower(),
         access_log=False,  # every request is logged by lark-service itself when it matters
         timeout_graceful_shutdown=int(shutdown_timeout),
+        **uvicorn_options(limits),
     )
