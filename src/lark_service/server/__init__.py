@@ -9,11 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import ServerConfig, create_app
+    from .limits import ServerLimits
 
-__all__ = ["ServerConfig", "create_app"]
+__all__ = ["ServerConfig", "ServerLimits", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "ServerLimits":
+        from .limits import ServerLimits
+
+        return ServerLimits
     if name in __all__:
         from . import app
 
