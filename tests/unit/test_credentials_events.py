@@ -87,3 +87,25 @@ def test_the_async_pool_emits_the_same_events(clock: FakeClock, fetcher: Fetcher
     assert {"token.fetched", "token.expiry", "token.lock_waited", "token.evicted"} <= set(
         events.names()
     )
+
+
+def test_a_failed_background_refresh_is_one_failure(clock: FakeClock, fetcher: Fetcher) -> None:
+    pool = make_pool(clock)
+    pool.get_token(KEY, fetcher)
+    clock.advance(7000)
+    fetcher.fail_with = errors.ServerError("busy")
+    with instrumentation.EventRecorder(prefix="token.") as events:
+        assert pool.get_token(KEY, fetcher) == "t-1"
+        pool.background.wait()
+    assert [e["error"] for e in events.named("token.failed")] == ["ServerError"]
+    assert events.named("token.refreshed") == []
+
+
+def test_a_lock_timeout_is_a_failure(clock: FakeClock, fetcher: Fetcher) -> None:
+    from .test_credentials_pool import TimeoutStore
+
+    pool = make_pool(clock, TimeoutStore())
+    with instrumentation.EventRecorder(prefix="token.") as events:
+        with pytest.raises(errors.LockTimeoutError):
+            pool.get_token(KEY, fetcher)
+    assert [e["error"] for e in events.named("token.failed")] == ["LockTimeoutError"]

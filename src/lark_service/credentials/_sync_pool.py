@@ -154,10 +154,7 @@ class CredentialPool:
         try:
             self._fetch_locked(key, fetch, reason="proactive refresh", stale=seen)
         except Exception as exc:  # the current token still works; a later call tries again
-            self._refresh_failed[key] = self.clock()
-            instrumentation.emit(
-                "token.failed", key.app_id, kind=key.kind, error=type(exc).__name__
-            )
+            self._refresh_failed[key] = self.clock()  # token.failed was emitted already
             logger.warning(
                 "background refresh of the %s token of %s failed: %s",
                 key.kind,
@@ -268,6 +265,9 @@ class CredentialPool:
         try:
             return self._store_call(self.store.lock, key, self.lock_timeout)
         except errors.LockTimeoutError:
+            instrumentation.emit(
+                "token.failed", key.app_id, kind=key.kind, error="LockTimeoutError"
+            )
             logger.error(
                 "gave up waiting %.0f s for the %s token lock of %s (%s)",
                 self.lock_timeout,
