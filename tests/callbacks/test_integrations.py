@@ -232,9 +232,20 @@ def test_mounted_with_no_arguments_they_read_the_single_app_environment(
     from fastapi.testclient import TestClient
     from flask import Flask
 
+    from lark_service.integrations import _common
     from lark_service.integrations.fastapi import callbacks_router
     from lark_service.integrations.flask import callbacks_blueprint
 
+    made: list[CallbackHandler] = []
+    build = _common.build_handler
+
+    def recording(*args: Any) -> Any:
+        made.append(build(*args))
+        return made[-1]
+
+    monkeypatch.setattr(_common, "build_handler", recording)
+    monkeypatch.setattr("lark_service.integrations.flask.build_handler", recording)
+    monkeypatch.setattr("lark_service.integrations.fastapi.build_handler", recording)
     monkeypatch.setenv("LARK_APP_ID", APP)
     monkeypatch.setenv("LARK_ENCRYPT_KEY", EK)
     monkeypatch.setenv("LARK_VERIFICATION_TOKEN", VT)
@@ -256,3 +267,6 @@ def test_mounted_with_no_arguments_they_read_the_single_app_environment(
         r = client.post(f"/callbacks/{APP}/event", headers=headers, content=body)
         assert r.status_code == 200  # stored before: a duplicate, acknowledged
         assert client.post("/callbacks/event", headers=wrong, content=body).status_code == 401
+    for handler in made:
+        handler.close()
+    assert len(made) == 2
