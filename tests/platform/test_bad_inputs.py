@@ -76,10 +76,40 @@ def only_lark_errors(call: Callable[[], Any]) -> None:
         call()
 
 
+LONE_SURROGATE_BUG = pytest.mark.xfail(
+    strict=True,
+    raises=UnicodeEncodeError,
+    reason="messaging/_build.py _check_size encodes the JSON content (ensure_ascii=False) to "
+    "UTF-8: text with a lone surrogate escapes as UnicodeEncodeError; reported to the lead",
+)
+
+
+@LONE_SURROGATE_BUG
 @HYPOTHESIS
 @given(receive_id=values, text=values)
+@example(receive_id="ou_1", text="\ud800")
 def test_send_text_message(lark: LarkClient, receive_id: Any, text: Any) -> None:
     only_lark_errors(lambda: lark.messaging.send_text_message(receive_id, text))
+
+
+@LONE_SURROGATE_BUG
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.messaging.send_text_message("ou_1", "ok \udfff"),
+        lambda c: c.messaging.send_markdown_message("ou_1", "**\ud800**"),
+        lambda c: c.messaging.reply_message("om_1", "\ud800"),
+        lambda c: c.messaging.edit_message("om_1", "\ud800"),
+    ],
+    ids=["send_text", "send_markdown", "reply", "edit"],
+)
+def test_message_text_with_a_lone_surrogate_is_a_validation_error(
+    lark: LarkClient, world: Emulator, call: Callable[[LarkClient], Any]
+) -> None:
+    before = len(world.requests())
+    with pytest.raises(errors.ValidationError):
+        call(lark)
+    assert len(world.requests()) == before
 
 
 @HYPOTHESIS
@@ -101,11 +131,6 @@ def test_get_user_by_email(lark: LarkClient, email: Any) -> None:
     only_lark_errors(lambda: lark.contact.get_user_by_email(email))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contact.get_user('\\ud800') escapes as UnicodeEncodeError from the user cache's SQL "
-    "query (contact checks ids with check_id, not api_path); reported to the lead",
-)
 @HYPOTHESIS
 @given(user_id=values)
 @example(user_id="\ud800")
