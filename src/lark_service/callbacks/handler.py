@@ -352,6 +352,7 @@ class CallbackHandler:
                 future.result(self.config.shutdown_timeout + 5)
         portal.close()
         self._portal = None
+        self._start_lock = None  # bound to the closed loop
         if self._state == "stopped":
             self._state = "new"  # a later callback may start it again
 
