@@ -447,8 +447,14 @@ CODE_TABLE: Mapping[int, CodeRule] = {
     230017: _rule(PermissionDeniedError, False, "The bot is not the owner of the resource."),
     230018: _rule(PermissionDeniedError, False, "Blocked by the group's settings."),
     230019: _rule(NotFoundError, False, "The thread does not exist."),
-    # per receiver (5/s): Feishu sends no reset header, so wait one receiver slot, not 30 s
-    230020: _rule(RateLimitedError, True, _RATE, retry_after=0.2),
+    # 5 messages/s per receiver, answered without a reset header: waiting one second (the
+    # receiver's whole window) always makes room, where the 30 s default would stall a batch
+    230020: _rule(
+        RateLimitedError,
+        True,
+        "Five messages per second to one user or chat; lark-service waits a second and retries.",
+        retry_after=1.0,
+    ),
     230022: _rule(InvalidParameterError, False, "The content was flagged as sensitive."),
     230025: _rule(QuotaExceededError, False, "Text is limited to 150 KB, post and card to 30 KB."),
     230027: _rule(PermissionDeniedError, False, "The app lacks a permission for this message."),

@@ -104,9 +104,10 @@ def test_mixed_receivers_and_an_injected_rate_limit(
 def test_emulator_rate_limits_are_waited_out(
     lark: Any, emu: Emulator, alice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Per-receiver (230020) and per-app (99991400) limits: the pipeline waits the reset on
-    the emulator clock and every receiver gets exactly one message."""
-    im_state(emu).set_rate_limits(per_app=2, per_receiver=1, window=10)
+    """Per-receiver (230020, no reset header: the receiver's 1 s window) and per-app
+    (99991400: the reset header) limits: the pipeline waits them out on the emulator clock and
+    every receiver gets exactly one message."""
+    im_state(emu).set_rate_limits(per_app=2, per_receiver=1, window=1)
     waited: list[float] = []
 
     def advance(seconds: float) -> None:
@@ -127,7 +128,7 @@ def test_emulator_rate_limits_are_waited_out(
     assert result.ok, [(i.receive_id, i.error) for i in result.failed]
     codes = Counter(r.code for r in emu.requests(path=MESSAGES) if r.code)
     assert codes == {230020: 1, 99991400: 1}
-    assert [w for w in waited if w >= 1] == [10, 10]  # the reset headers
+    assert [w for w in waited if w >= 1] == [1, 1]  # the receiver's window; the reset header
     per_chat = Counter(m.chat_id for m in emu.messages())
     assert per_chat[CHAT] == 1 and sum(per_chat.values()) == 4
 
@@ -139,7 +140,8 @@ def test_rate_limited_until_the_retries_run_out(lark: Any, emu: Emulator, bob: s
     first, second = result.items
     assert first.ok
     assert isinstance(second.error, errors.RateLimitedError)
-    assert (second.error.code, second.error.retry_after) == (230020, 600)
+    # no reset header on 230020: each retry waited the receiver's 1 s window, in vain here
+    assert (second.error.code, second.error.retry_after) == (230020, 1.0)
     assert len(emu.messages()) == 1
 
 

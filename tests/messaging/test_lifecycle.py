@@ -50,9 +50,11 @@ def test_edit_text_and_post_up_to_twenty_times(lark: Any, emu: Emulator) -> None
     last = lark.messaging.edit_message(message.message_id, Post("Final").paragraph("draft 20"))
     assert last.msg_type == "post"
     assert emu.state.get_message(message.message_id).attrs["edit_count"] == 20  # type: ignore[union-attr]
-    with pytest.raises(errors.InvalidParameterError) as info:
+    # Feishu's edit page: 230072 once the 20 edits are used up (a state conflict, not a bad
+    # parameter)
+    with pytest.raises(errors.ConflictError) as info:
         lark.messaging.edit_message(message.message_id, "draft 21")
-    assert info.value.code == 230001 and "20" in info.value.msg
+    assert info.value.code == 230072 and "20" in info.value.msg
     got = lark.messaging.get_message(message.message_id)
     assert json.loads(got.content or "{}")["zh_cn"]["title"] == "Final"
 
@@ -99,8 +101,10 @@ def test_recall_then_every_operation_answers_230011(lark: Any) -> None:
     receipt = lark.messaging.recall_message(message.message_id)
     assert receipt.message_id == message.message_id
     assert lark.messaging.get_message(message.message_id).deleted is True
+    with pytest.raises(errors.NotFoundError) as recalled_again:  # the recall page's 230110
+        lark.messaging.recall_message(message.message_id)
+    assert recalled_again.value.code == 230110
     for call in (
-        lambda: lark.messaging.recall_message(message.message_id),
         lambda: lark.messaging.edit_message(message.message_id, "fixed"),
         lambda: lark.messaging.reply_message(message.message_id, "re"),
         lambda: lark.messaging.update_card(message.message_id, Card("x").markdown("y")),
@@ -117,13 +121,15 @@ def test_another_apps_message_cannot_be_edited_or_recalled(lark: Any, emu: Emula
     emu.add_app("cli_other", "other")
     with LarkClient("cli_other", "other", base_url=emu.url) as other:
         theirs = other.messaging.send_text_message(CHAT, "mine")
-    for call in (
-        lambda: lark.messaging.recall_message(theirs.message_id),
-        lambda: lark.messaging.edit_message(theirs.message_id, "x"),
+    # the recall page's 230026 and the edit page's 230071 (on a reply 230071 means something
+    # else: the mapping is per endpoint)
+    for call, code in (
+        (lambda: lark.messaging.recall_message(theirs.message_id), 230026),
+        (lambda: lark.messaging.edit_message(theirs.message_id, "x"), 230071),
     ):
         with pytest.raises(errors.PermissionDeniedError) as info:
             call()
-        assert info.value.code == 230027
+        assert info.value.code == code
 
 
 def test_unknown_message_id(lark: Any) -> None:
