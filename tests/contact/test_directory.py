@@ -91,6 +91,29 @@ def test_big_department_users_fall_back_and_remember(emu: Emulator, client: Lark
     assert _children_calls(emu)[-1][1] == "true"
 
 
+def test_a_large_tenant_syncs_with_the_emulators_recursion_limit(
+    emu: Emulator, client: LarkClient
+) -> None:
+    """The emulator answers 43010 like Feishu for departments with more than ``limit``
+    sub-departments: the root of a seeded organisation is refused, small departments are not."""
+    emu.seed_directory(users=120, departments=8, chats=0)
+    expected = client.contact.get_department_tree()
+    everyone = {u.user_id for u in emu.state.users()}
+    emu.set_department_recursion_limit(2)
+    try:
+        tree = client.contact.get_department_tree()
+        users = client.contact.get_department_users("0", recursive=True)
+        small = client.contact.get_department_users("eng", recursive=True)  # 1 below: allowed
+    finally:
+        emu.set_department_recursion_limit(None)
+    assert _shape(tree) == _shape(expected)
+    assert {u.user_id for u in users} == everyone
+    assert sorted(u.user_id or "" for u in small) == ["alice", "dave"]
+    refused = emu.requests(path=CHILDREN, code=43010)
+    assert [r.path.split("/")[-2] for r in refused] == ["0"]  # once: then remembered
+    assert ("eng", "true") in _children_calls(emu)
+
+
 def test_other_invalid_parameter_errors_are_not_swallowed(
     emu: Emulator, client: LarkClient
 ) -> None:

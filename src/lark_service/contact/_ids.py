@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal, TypeVar
-from urllib.parse import quote
 
 from .._paths import path_id
 from ..errors import ValidationError
@@ -23,7 +22,6 @@ __all__ = [
     "department_id_type",
     "normalize_email",
     "normalize_mobile",
-    "path_part",
     "user_id_type",
 ]
 
@@ -150,11 +148,6 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def path_part(value: str) -> str:
-    """``value`` percent-encoded for a URL path segment (``/`` too, as the SDK does)."""
-    return quote(value, safe="")
 
 
 def unique(values: Iterable[T]) -> list[T]:
