@@ -273,3 +273,32 @@ async def test_the_async_client_gets_the_async_resource(
         assert len(await pager.first(1001)) == 1001
         assert len(await pager) == 2500
         assert len(feishu.calls(CALENDARS)) == 2 + 3
+
+
+def test_the_user_domain_is_paced_by_its_own_family(
+    feishu: CalendarFeishu, calendar_module: ModuleType, sleeps: list[float]
+) -> None:
+    from lark_service import Limits, PacingTable
+
+    table = PacingTable.default().with_family(
+        "calendar.read",
+        Limits(per_second=50),
+        routes=[("GET", "/open-apis/calendar/v4/calendars/{calendar_id}")],
+    )
+    with (
+        LarkClient(
+            APP_A[0],
+            APP_A[1],
+            base_url="https://feishu.test",
+            transport=feishu.transport(),
+            pacing=table,
+        ) as client,
+        EventRecorder(prefix="pacing.") as events,
+    ):
+        for n in range(5):
+            client.calendar.get_calendar(f"cal_{n}")
+    waited = events.named("pacing.waited")
+    assert waited, "five calls at once to a 50/s family were not spread"
+    assert {e["family"] for e in waited} == {"calendar.read"}
+    assert all(0 < s <= 0.1 for s in sleeps)
+    assert len(feishu.calls(CALENDARS + "/cal_4")) == 1
