@@ -103,11 +103,12 @@ def lark(feishu: CalendarFeishu, calendar_module: ModuleType) -> Iterator[LarkCl
 
 
 def test_the_docs_have_the_definition_and_the_usage_blocks() -> None:
-    definition, usage = doc_blocks()
+    definition, usage, pacing = doc_blocks()
     assert "register_domain(" in definition
     assert "class Calendars(Resource)" in definition
     assert "class AsyncCalendars(AsyncResource)" in definition
     assert "client.calendar" in usage
+    assert "with_family(" in pacing
 
 
 def test_the_registered_domain_is_client_calendar(
@@ -127,7 +128,7 @@ def test_the_registered_domain_is_client_calendar(
 def test_the_usage_block_runs_as_written(
     feishu: CalendarFeishu, calendar_module: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, usage = doc_blocks()
+    _, usage, _ = doc_blocks()
     make = functools.partial(
         LarkClient, base_url="https://feishu.test", transport=feishu.transport()
     )
@@ -273,6 +274,14 @@ async def test_the_async_client_gets_the_async_resource(
         assert len(await pager.first(1001)) == 1001
         assert len(await pager) == 2500
         assert len(feishu.calls(CALENDARS)) == 2 + 3
+
+
+def test_the_pacing_block_runs_as_written() -> None:
+    namespace: dict[str, Any] = {"__name__": "pacing"}
+    exec(compile(doc_blocks()[2], str(DOC), "exec"), namespace)
+    limits = namespace["pacing"].limits("calendar.read")
+    assert limits.per_second == 50
+    namespace["client"].close()
 
 
 def test_the_user_domain_is_paced_by_its_own_family(
