@@ -386,7 +386,7 @@ class AsyncPipeline:
         pacer = self.pacer
         delay = pacer.reserve(app_id, route.family, route.key)
         if delay > 0:
-            await _concurrency.async_sleep(delay)
+            await _concurrency.async_pace(delay)
         while True:
             if pacer.needs_io(route.family):  # a Redis round trip: off the event loop
                 wait = await _concurrency.async_blocking(
@@ -396,7 +396,7 @@ class AsyncPipeline:
                 wait = pacer.admit(app_id, route.family, route.key)
             if wait <= 0:
                 return
-            await _concurrency.async_sleep(wait)
+            await _concurrency.async_pace(wait)
 
     # -- tokens -------------------------------------------------------------------------------
 

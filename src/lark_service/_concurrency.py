@@ -19,9 +19,11 @@ __all__ = [
     "KeyedLocks",
     "async_blocking",
     "async_map_bounded",
+    "async_pace",
     "async_sleep",
     "blocking",
     "map_bounded",
+    "pace",
     "sleep",
 ]
 
@@ -35,6 +37,16 @@ def sleep(seconds: float) -> None:
 
 
 async def async_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def pace(seconds: float) -> None:
+    """Wait for a pacing slot (kept apart from retry waits: tests that count retries patch
+    :func:`sleep`, and pacing is observed through ``pacing.waited`` events instead)."""
+    time.sleep(seconds)
+
+
+async def async_pace(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 

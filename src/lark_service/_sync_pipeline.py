@@ -387,7 +387,7 @@ class Pipeline:
         pacer = self.pacer
         delay = pacer.reserve(app_id, route.family, route.key)
         if delay > 0:
-            _concurrency.sleep(delay)
+            _concurrency.pace(delay)
         while True:
             if pacer.needs_io(route.family):  # a Redis round trip: off the event loop
                 wait = _concurrency.blocking(
@@ -397,7 +397,7 @@ class Pipeline:
                 wait = pacer.admit(app_id, route.family, route.key)
             if wait <= 0:
                 return
-            _concurrency.sleep(wait)
+            _concurrency.pace(wait)
 
     # -- tokens -------------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ import pytest
 
 from lark_service import AsyncLarkClient, LarkClient, RetryPolicy, errors
 from lark_service._app import AppCredentials
-from lark_service._pacing import PacingTable
 from lark_service._retry import NO_RETRY
 from lark_service.logging import get_logger
 
@@ -580,8 +579,7 @@ def test_an_answer_of_the_wrong_shape_is_a_server_error(feishu: ScriptedFeishu) 
 def test_with_options_overrides_retries_for_domain_methods(
     feishu: ScriptedFeishu, sleeps: list[float]
 ) -> None:
-    # unpaced: two sends this close together would otherwise wait for a pacing slot
-    client = make_client(feishu, pacing=PacingTable.unlimited())
+    client = make_client(feishu)
     client.messaging.send_text_message("ou_1", "warm")  # token fetched once, shared below
     feishu.push(SEND_PATH, html_502())
     with pytest.raises(errors.ServerError):
