@@ -1,0 +1,2 @@
+"""Sheets: spreadsheets, sheets, cell values, styles, merges, dimensions, frozen panes
+(``client.sheets``). See ``docs/sheets.md``."""
