@@ -28,6 +28,6 @@ def as_document(blocks: Sequence[NewBlock], document_id: str = "doxTest") -> Doc
     return DocumentContent(document_id=document_id, blocks=stored)
 
 
-def shape(blocks: Sequence[NewBlock]) -> list[tuple[int, dict[str, object], list[object]]]:
+def shape(blocks: Sequence[NewBlock]) -> list[object]:
     """Blocks as comparable (type, content, children) tuples."""
     return [(int(b.block_type), b.body, shape(b.children)) for b in blocks]

@@ -4,6 +4,8 @@ See ``docs/docs.md``.
 """
 
 from . import blocks
+from ._async_client import AsyncDocsClient, ProgressCallback
+from ._sync_client import DocsClient
 from .blocks import Media, NewBlock
 from .markdown import blocks_to_markdown, markdown_to_blocks
 from .models import (
@@ -18,12 +20,15 @@ from .models import (
 
 __all__ = [
     "AppendResult",
+    "AsyncDocsClient",
     "Block",
     "BlockType",
+    "DocsClient",
     "Document",
     "DocumentContent",
     "Media",
     "NewBlock",
+    "ProgressCallback",
     "Text",
     "TextElement",
     "blocks",
