@@ -39,6 +39,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "lark_service.testing.emulator.routes_callbacks",
     "lark_service.testing.emulator.routes_contact",
     "lark_service.testing.emulator.routes_chats",
+    "lark_service.testing.emulator.routes_docx",
     "lark_service.testing.emulator.routes_bitable",
     "lark_service.testing.emulator.control",
 )
