@@ -4,6 +4,7 @@
 from .fields import Attachment, FieldType, Link, Url, User, decode_value, encode_value
 from .filter import OPERATORS, Condition, F, Group
 from .models import BatchItem, BatchResult, Record, Table, TableField, TableSchema
+from .tabular import from_dataframe, from_records, read_csv, to_dataframe, to_records, write_csv
 
 __all__ = [
     "OPERATORS",
@@ -23,4 +24,10 @@ __all__ = [
     "User",
     "decode_value",
     "encode_value",
+    "from_dataframe",
+    "from_records",
+    "read_csv",
+    "to_dataframe",
+    "to_records",
+    "write_csv",
 ]

@@ -24,7 +24,7 @@ from .._paths import api_path
 from .fields import FieldType, encode_fields
 from .filter import filter_body
 from .models import BatchItem, BatchResult, Record, Table, TableField, TableSchema
-from .tabular import from_records, is_dataframe, iter_csv, write_csv
+from .tabular import CsvWriter, from_records, is_dataframe, iter_csv
 
 __all__ = ["BATCH_SIZE", "PAGE_SIZE", "AsyncBitableClient", "RecordProgress"]
 
@@ -393,15 +393,16 @@ class AsyncBitableClient(AsyncResource):
             schema=schema,
             app_id=app_id,
         )
-        rows: list[dict[str, Any]] = []
-        async for page in pager.pages():
-            for record in page:
-                row = dict(record.values)
-                row["record_id"] = record.record_id
-                rows.append(row)
-            if progress is not None:
-                progress(len(rows))
-        return await _concurrency.async_blocking(write_csv, rows, file, columns)
+        writer = await _concurrency.async_blocking(CsvWriter, file, columns)
+        try:
+            async for page in pager.pages():
+                rows = [{**record.values, "record_id": record.record_id} for record in page]
+                written = await _concurrency.async_blocking(writer.write_rows, rows)
+                if progress is not None:
+                    progress(written)
+        finally:
+            writer.close()
+        return writer.count
 
     # -- internals ---------------------------------------------------------------------------
 

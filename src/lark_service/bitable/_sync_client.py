@@ -25,7 +25,7 @@ from .._paths import api_path
 from .fields import FieldType, encode_fields
 from .filter import filter_body
 from .models import BatchItem, BatchResult, Record, Table, TableField, TableSchema
-from .tabular import from_records, is_dataframe, iter_csv, write_csv
+from .tabular import CsvWriter, from_records, is_dataframe, iter_csv
 
 __all__ = ["BATCH_SIZE", "PAGE_SIZE", "BitableClient", "RecordProgress"]
 
@@ -394,15 +394,16 @@ class BitableClient(Resource):
             schema=schema,
             app_id=app_id,
         )
-        rows: list[dict[str, Any]] = []
-        for page in pager.pages():
-            for record in page:
-                row = dict(record.values)
-                row["record_id"] = record.record_id
-                rows.append(row)
-            if progress is not None:
-                progress(len(rows))
-        return _concurrency.blocking(write_csv, rows, file, columns)
+        writer = _concurrency.blocking(CsvWriter, file, columns)
+        try:
+            for page in pager.pages():
+                rows = [{**record.values, "record_id": record.record_id} for record in page]
+                written = _concurrency.blocking(writer.write_rows, rows)
+                if progress is not None:
+                    progress(written)
+        finally:
+            writer.close()
+        return writer.count
 
     # -- internals ---------------------------------------------------------------------------
 

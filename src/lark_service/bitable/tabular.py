@@ -24,6 +24,7 @@ from .fields import to_text
 from .models import Record
 
 __all__ = [
+    "CsvWriter",
     "from_dataframe",
     "from_records",
     "is_dataframe",
@@ -129,6 +130,28 @@ def write_csv(
             writer.writerow([to_text(row.get(c)) for c in columns])
             count += 1
     return count
+
+
+class CsvWriter:
+    """A CSV file written a batch of rows at a time (``export_csv`` writes page by page,
+    holding one page in memory)."""
+
+    def __init__(self, path: str | os.PathLike[str], columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.count = 0
+        self._handle = Path(path).open("w", newline="", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(self.columns)
+
+    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Write rows (typed values as text); the total written so far."""
+        for row in rows:
+            self._writer.writerow([to_text(row.get(c)) for c in self.columns])
+            self.count += 1
+        return self.count
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _pandas() -> Any:
