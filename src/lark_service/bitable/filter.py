@@ -49,6 +49,7 @@ __all__ = [
     "FilterExpression",
     "Group",
     "filter_body",
+    "parse_condition",
 ]
 
 OPERATORS = (
@@ -385,3 +386,45 @@ def _list(value: Any, name: str) -> Sequence[Any]:
     if not isinstance(value, list):
         raise ValidationError(f"filter {name} must be a list", field="filter")
     return value
+
+
+_TEXT_OPS = (
+    ("is not empty", "isNotEmpty"),
+    ("is empty", "isEmpty"),
+    ("!=", "isNot"),
+    (">=", "isGreaterEqual"),
+    ("<=", "isLessEqual"),
+    ("!~", "doesNotContain"),
+    ("=", "is"),
+    (">", "isGreater"),
+    ("<", "isLess"),
+    ("~", "contains"),
+)
+
+
+def parse_condition(text: str) -> Condition:
+    """``"Status = Open"``, ``"Score >= 80"``, ``"Title ~ deploy"`` (contains), ``"!~"``,
+    ``"!="``, ``"Owner is empty"`` / ``"is not empty"`` → a :class:`Condition` (the command
+    line's ``--filter``). The field name is everything before the operator, trimmed."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError("a filter must not be empty", field="filter")
+    lowered = text.lower().rstrip()
+    for words, operator in _TEXT_OPS[:2]:
+        if lowered.endswith(" " + words):
+            return Condition(_check_name(text.rstrip()[: -len(words)].strip()), operator, ())
+    found: list[tuple[int, int, str, str]] = []
+    for symbol, operator in _TEXT_OPS[2:]:
+        at = text.find(symbol)
+        if at > 0:
+            found.append((at, -len(symbol), symbol, operator))
+    if found:
+        at, _, symbol, operator = min(found)
+        name, value = text[:at].strip(), text[at + len(symbol) :].strip()
+        if not value:
+            raise ValidationError(f"filter {text!r} has no value after {symbol}", field="filter")
+        return Condition(_check_name(name), operator, (value,))
+    raise ValidationError(
+        f"filter {text!r} has no operator: use FIELD = VALUE, !=, >, >=, <, <=, ~ (contains), "
+        "!~, or FIELD is empty / is not empty",
+        field="filter",
+    )
