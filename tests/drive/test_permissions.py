@@ -18,7 +18,7 @@ from lark_service.errors import (
 from lark_service.testing import Emulator
 from lark_service.testing.emulator.state_drive import DriveState
 
-from .conftest import OTHER_APP
+from .conftest import APP, OTHER_APP
 
 DOC = "doxcnReport0001"
 
@@ -28,7 +28,7 @@ def member_calls(emu: Emulator) -> int:
 
 
 def test_grant_by_each_kind_of_id(client: LarkClient, emu: Emulator, drive: DriveState) -> None:
-    open_id = emu.open_id("alice", client.app_id)  # type: ignore[attr-defined]
+    open_id = emu.open_id("alice", APP[0])
     union_id = emu.state.get_user("bob").union_id  # type: ignore[union-attr]
     granted = [
         client.drive.grant_permission(DOC, "alice@example.com", "view", doc_type="docx"),
@@ -98,7 +98,7 @@ def test_transfer_owner_keeps_the_app_as_collaborator(client: LarkClient) -> Non
     client.drive.transfer_owner(DOC, "alice@example.com", doc_type="docx")
     listed = client.drive.list_permissions(DOC, doc_type="docx")
     assert [(m.member_type, m.member_id, m.perm) for m in listed] == [
-        ("appid", client.app_id, "full_access")
+        ("appid", APP[0], "full_access")
     ]
     with pytest.raises(ValidationError, match="person"):
         client.drive.transfer_owner(DOC, "oc_team", doc_type="docx")
@@ -145,7 +145,7 @@ def test_unknown_or_deleted_documents_are_not_found(client: LarkClient, drive: D
     with pytest.raises(NotFoundError) as info:
         client.drive.list_permissions("doxcnNope", doc_type="docx")
     assert info.value.code == 1063005
-    drive.add_document("doxcnGone", "docx", owner_app=client.app_id, deleted=True)
+    drive.add_document("doxcnGone", "docx", owner_app=APP[0], deleted=True)
     with pytest.raises(NotFoundError):
         client.drive.get_public_permission("doxcnGone", doc_type="docx")
 

@@ -38,6 +38,7 @@ from ._members import (
     member_ref,
 )
 from ._transfer import (
+    BLOCK_SIZE,
     MAX_UPLOAD_BYTES,
     MEDIA_PARENT_TYPES,
     UPLOAD_ALL_LIMIT,
@@ -787,11 +788,12 @@ class AsyncDriveClient(AsyncResource):
                 )
                 return saved
         if upload_id is not None:
-            parts = plan_parts(upload.size)
+            # Feishu's block size is fixed (4 MB); an upload id alone does not say it
+            parts = plan_parts(upload.size, BLOCK_SIZE)
             state = UploadState(
                 kind=kind,  # type: ignore[arg-type]
                 upload_id=upload_id,
-                block_size=parts[0].size if len(parts) > 1 else upload.size,
+                block_size=BLOCK_SIZE,
                 block_num=len(parts),
                 size=upload.size,
                 file_name=name,
