@@ -42,6 +42,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "lark_service.testing.emulator.routes_docx",
     "lark_service.testing.emulator.routes_bitable",
     "lark_service.testing.emulator.routes_drive",
+    "lark_service.testing.emulator.routes_sheets",
     "lark_service.testing.emulator.control",
 )
 """Modules whose ``routes(state)`` make up the emulator. Add yours here."""

@@ -1,0 +1,913 @@
+"""``client.sheets``: spreadsheets (v3) and cell values, styles, merges, dimensions, frozen panes
+and sheet operations (classic v2).
+
+Wire facts: ``openapi-reference.md`` §8. The v3 endpoints are declared by the official SDK
+(lark_oapi ``sheets.v3``; our conformance tests drive them). **v2 is absent from the SDK**;
+its shapes come from Feishu's documentation pages and third-party clients:
+
+- checked against Feishu's pages (D): the write endpoint ``PUT .../values`` with
+  ``{"valueRange": {"range", "values"}}``, its 5,000 rows × 100 columns and 50,000
+  characters per cell, 100 calls/s; ``PUT .../style`` with ``appendStyle`` and the same
+  5,000 × 100 (30,000 cells with borders); the error codes (``_errors.py``).
+- **unverified** (third-party clients agree, 3P, or memory, ?): the answer shapes
+  (``updatedRange``/``updatedRows``/``updatedColumns``/``updatedCells``/``revision``, the
+  ``updates`` wrapper of append/prepend/style, ``valueRanges`` of batch reads,
+  ``responses`` of batch writes, ``replies`` of ``sheets_batch_update``); the dimension
+  indexes (insert 0-based end-exclusive; update and delete 1-based inclusive); the 5,000 per
+  call limit of add/insert/delete dimension; ``insertDataOption`` of append; append/prepend
+  chunking below 5,000 rows (the same limit assumed); that a write past the sheet's last row
+  grows the sheet; the ``mergeType`` names; ``frozenColCount`` in ``updateSheet``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from .. import errors
+from .._async_resource import AsyncResource
+from .._http import ApiResponse
+from .._paths import api_path
+from .models import Sheet, Spreadsheet, ValueRange, WriteResult
+from .ranges import (
+    MAX_BORDER_CELLS,
+    MAX_WRITE_COLUMNS,
+    MAX_WRITE_ROWS,
+    SheetRange,
+    check_values,
+    column_number,
+    parse_range,
+    resolve_sheet,
+)
+from .style import build_style, has_border
+
+__all__ = ["AsyncSheetsClient", "Progress"]
+
+_V3 = "/open-apis/sheets/v3/spreadsheets"
+_V2 = "/open-apis/sheets/v2/spreadsheets/{token}"
+MAX_DIMENSION_CHANGE = 5000
+"""Rows or columns one add/insert/delete call may change (unverified, 3P)."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: rows written so far of all, after each call."""
+
+ValueRender = Literal["ToString", "FormattedValue", "Formula", "UnformattedValue"]
+_RENDERS = ("ToString", "FormattedValue", "Formula", "UnformattedValue")
+_MERGE_TYPES = {"all": "MERGE_ALL", "rows": "MERGE_ROWS", "columns": "MERGE_COLUMNS"}
+
+
+class AsyncSheetsClient(AsyncResource):
+    """Spreadsheets: create and read them, list their sheets, read and write cell values in
+    chunks under Feishu's limits, style, merge, resize, freeze, and add/copy/delete/rename
+    sheets. Ranges are ``<sheet>!A1:J10`` where ``<sheet>`` is a sheet id or title."""
+
+    # -- spreadsheets (v3) ------------------------------------------------------------------
+
+    async def create_spreadsheet(
+        self, title: str | None = None, *, folder_token: str | None = None
+    ) -> Spreadsheet:
+        """A new spreadsheet (with one empty sheet), in ``folder_token`` or the app's space.
+
+        ``POST /open-apis/sheets/v3/spreadsheets``. Raises ValidationError (title over 255
+        characters), PermissionDeniedError (no access to the folder).
+        """
+        body: dict[str, Any] = {}
+        if title is not None:
+            if not isinstance(title, str) or len(title) > 255:
+                raise errors.ValidationError(
+                    "title must be a string of at most 255 characters", field="title"
+                )
+            body["title"] = title
+        if folder_token is not None:
+            api_path("{folder_token}", folder_token=folder_token)
+            body["folder_token"] = folder_token
+        response = await self._request("POST", _V3, options=self._opts(idempotent=False), json=body)
+        return Spreadsheet.from_response(response, dict(response.data.get("spreadsheet") or {}))
+
+    async def get_spreadsheet(self, spreadsheet_token: str) -> Spreadsheet:
+        """A spreadsheet's title, owner and URL.
+
+        ``GET /open-apis/sheets/v3/spreadsheets/:spreadsheet_token``. Raises NotFoundError,
+        PermissionDeniedError (the app was not given access to the spreadsheet).
+        """
+        response = await self._request(
+            "GET",
+            api_path(_V3 + "/{token}", token=spreadsheet_token),
+            params={"user_id_type": "open_id"},
+        )
+        data = dict(response.data.get("spreadsheet") or {})
+        data.setdefault("token", spreadsheet_token)
+        return Spreadsheet.from_response(response, data)
+
+    async def list_sheets(self, spreadsheet_token: str) -> list[Sheet]:
+        """Every sheet of a spreadsheet, in order: id, title, size, frozen panes, merges.
+
+        ``GET /open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/query``. Also
+        refreshes the title → id cache ranges are resolved with. Raises NotFoundError,
+        PermissionDeniedError.
+        """
+        response = await self._request(
+            "GET", api_path(_V3 + "/{token}/sheets/query", token=spreadsheet_token)
+        )
+        sheets = [Sheet.from_response(response, dict(s)) for s in response.data.get("sheets") or []]
+        self._sheet_cache()[spreadsheet_token] = sheets
+        return sheets
+
+    async def get_sheet(self, spreadsheet_token: str, sheet: str) -> Sheet:
+        """One sheet, by id or title.
+
+        ``GET /open-apis/sheets/v3/spreadsheets/:spreadsheet_token/sheets/:sheet_id``. Raises
+        NotFoundError.
+        """
+        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
+        response = await self._request(
+            "GET",
+            api_path(
+                _V3 + "/{token}/sheets/{sheet_id}", token=spreadsheet_token, sheet_id=sheet_id
+            ),
+        )
+        return Sheet.from_response(response, dict(response.data.get("sheet") or {}))
+
+    # -- values (v2) --------------------------------------------------------------------------
+
+    async def get_sheet_data(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        *,
+        render: ValueRender | None = None,
+        dates: Literal["serial", "formatted"] = "serial",
+    ) -> ValueRange:
+        """The values of ``range`` (rows of cells).
+
+        ``render``: Feishu's ``valueRenderOption`` — ``ToString``, ``FormattedValue`` (as
+        shown), ``Formula`` (formulas, not results) or ``UnformattedValue``. ``dates``:
+        ``serial`` (dates as serial numbers; :func:`~lark_service.sheets.ranges.from_serial`
+        turns one into a datetime) or ``formatted`` (as the cell shows them,
+        ``dateTimeRenderOption=FormattedString``).
+
+        ``GET /open-apis/sheets/v2/spreadsheets/:token/values/:range``. Raises ValidationError
+        (bad range or option) before any request, NotFoundError, PermissionDeniedError.
+        """
+        target = await self._range(spreadsheet_token, range)
+        response = await self._request(
+            "GET",
+            api_path(_V2 + "/values/{range}", token=spreadsheet_token, range=target.text),
+            params=_read_params(render, dates),
+        )
+        return ValueRange.from_response(response, dict(response.data.get("valueRange") or {}))
+
+    async def get_sheet_data_batch(
+        self,
+        spreadsheet_token: str,
+        ranges: Sequence[str],
+        *,
+        render: ValueRender | None = None,
+        dates: Literal["serial", "formatted"] = "serial",
+    ) -> list[ValueRange]:
+        """The values of several ranges in one call, in the order given.
+
+        ``GET /open-apis/sheets/v2/spreadsheets/:token/values_batch_get?ranges=a,b``.
+        Raises ValidationError (no ranges, a bad one), NotFoundError, PermissionDeniedError.
+        """
+        if isinstance(ranges, str) or not ranges:
+            raise errors.ValidationError(
+                "ranges must be a non-empty list of ranges", field="ranges"
+            )
+        targets = [await self._range(spreadsheet_token, r) for r in ranges]
+        response = await self._request(
+            "GET",
+            api_path(_V2 + "/values_batch_get", token=spreadsheet_token),
+            params={**_read_params(render, dates), "ranges": ",".join(t.text for t in targets)},
+        )
+        return [
+            ValueRange.from_response(response, dict(item))
+            for item in response.data.get("valueRanges") or []
+        ]
+
+    async def update_sheet_data(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        values: Sequence[Sequence[Any]],
+        *,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Write ``values`` (rows of cells) into ``range``, overwriting what is there.
+
+        ``range`` may be the top-left cell alone (``<sheet>!A1``): the values give the size.
+        Any number of rows: the write is cut into calls of at most 5,000 rows × 100 columns,
+        sent one after another (top to bottom); ``progress(done_rows, total_rows)`` is called
+        after each. A retried call rewrites the same cells, so retries are safe.
+
+        ``PUT /open-apis/sheets/v2/spreadsheets/:token/values``. Raises ValidationError before
+        any request (bad range, ragged rows, a cell over 50,000 characters, a range whose size
+        differs from the values'), NotFoundError, PermissionDeniedError.
+        """
+        rows = check_values(values)
+        target = (await self._range(spreadsheet_token, range)).fit(len(rows), len(rows[0]))
+        path = api_path(_V2 + "/values", token=spreadsheet_token)
+        total = WriteResult(spreadsheet_token=spreadsheet_token, updated_range=target.text, calls=0)
+        done = 0
+        assert target.start_row is not None and target.start_column is not None
+        for piece in target.split():
+            assert piece.start_row is not None and piece.end_row is not None
+            assert piece.start_column is not None and piece.end_column is not None
+            top = piece.start_row - target.start_row
+            left = piece.start_column - target.start_column
+            chunk = [
+                row[left : left + (piece.end_column - piece.start_column + 1)]
+                for row in rows[top : top + (piece.end_row - piece.start_row + 1)]
+            ]
+            response = await self._request(
+                "PUT", path, json={"valueRange": {"range": piece.text, "values": chunk}}
+            )
+            _add(total, response.data)
+            if piece.end_column == target.end_column:
+                done = top + len(chunk)
+                if progress is not None:
+                    progress(done, len(rows))
+        return total
+
+    async def update_sheet_data_batch(
+        self,
+        spreadsheet_token: str,
+        data: Mapping[str, Sequence[Sequence[Any]]] | Iterable[tuple[str, Sequence[Sequence[Any]]]],
+        *,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Write several ranges (``{range: values}`` or ``[(range, values), ...]``) in as few
+        calls as Feishu allows: pieces of at most 5,000 × 100, packed into calls of at most
+        5,000 rows in all.
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/values_batch_update``. Raises
+        ValidationError (as :meth:`update_sheet_data`, for any range) before any request.
+        """
+        items = list(data.items()) if isinstance(data, Mapping) else list(data)
+        if not items:
+            raise errors.ValidationError("no ranges to write", field="data")
+        pieces: list[tuple[SheetRange, list[list[Any]]]] = []
+        for text, values in items:
+            rows = check_values(values)
+            target = (await self._range(spreadsheet_token, text)).fit(len(rows), len(rows[0]))
+            assert target.start_row is not None and target.start_column is not None
+            for piece in target.split():
+                assert piece.start_row is not None and piece.end_row is not None
+                assert piece.start_column is not None and piece.end_column is not None
+                top = piece.start_row - target.start_row
+                left = piece.start_column - target.start_column
+                pieces.append(
+                    (
+                        piece,
+                        [
+                            row[left : left + piece.end_column - piece.start_column + 1]
+                            for row in rows[top : top + piece.end_row - piece.start_row + 1]
+                        ],
+                    )
+                )
+        path = api_path(_V2 + "/values_batch_update", token=spreadsheet_token)
+        total = WriteResult(spreadsheet_token=spreadsheet_token, calls=0)
+        all_rows = sum(len(v) for _, v in pieces)
+        done = 0
+        batch: list[tuple[SheetRange, list[list[Any]]]] = []
+        for index, (piece, chunk) in enumerate(pieces):
+            batch.append((piece, chunk))
+            following = pieces[index + 1][1] if index + 1 < len(pieces) else None
+            size = sum(len(v) for _, v in batch)
+            if following is not None and size + len(following) <= MAX_WRITE_ROWS:
+                continue
+            response = await self._request(
+                "POST",
+                path,
+                json={"valueRanges": [{"range": p.text, "values": v} for p, v in batch]},
+            )
+            for answer in response.data.get("responses") or []:
+                _add(total, answer, count_call=False)
+            total.calls += 1
+            total.revision = response.data.get("revision", total.revision)
+            done += size
+            batch = []
+            if progress is not None:
+                progress(done, all_rows)
+        return total
+
+    async def append_sheet_data(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        values: Sequence[Sequence[Any]],
+        *,
+        insert_rows: bool = False,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Add ``values`` below the data in ``range``'s columns (Feishu finds the first empty
+        row). ``insert_rows=True`` inserts new rows rather than overwriting the empty ones
+        below (``insertDataOption=INSERT_ROWS``). Cut into calls of at most 5,000 rows, in
+        order; **not** retried after a failure Feishu may have applied (a retry would append
+        the rows twice).
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/values_append``. Raises
+        ValidationError before any request, NotFoundError, PermissionDeniedError.
+        """
+        rows = check_values(values)
+        target = await self._range(spreadsheet_token, range)
+        params = {"insertDataOption": "INSERT_ROWS" if insert_rows else "OVERWRITE"}
+        path = api_path(_V2 + "/values_append", token=spreadsheet_token)
+        return await self._insert_rows(
+            spreadsheet_token, path, target, rows, params=params, progress=progress, reverse=False
+        )
+
+    async def prepend_sheet_data(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        values: Sequence[Sequence[Any]],
+        *,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Insert rows above ``range``'s first row and write ``values`` into them. Cut into
+        calls of at most 5,000 rows, the last rows first, so the rows end up in the order
+        given; not retried after a failure Feishu may have applied.
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/values_prepend``. Raises
+        ValidationError before any request, NotFoundError, PermissionDeniedError.
+        """
+        rows = check_values(values)
+        target = await self._range(spreadsheet_token, range)
+        path = api_path(_V2 + "/values_prepend", token=spreadsheet_token)
+        return await self._insert_rows(
+            spreadsheet_token, path, target, rows, params=None, progress=progress, reverse=True
+        )
+
+    # -- styles, merges ----------------------------------------------------------------------
+
+    async def set_style(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        style: Mapping[str, Any] | None = None,
+        **shortcuts: Any,
+    ) -> WriteResult:
+        """Style the cells of ``range``: Feishu's style object and/or shortcuts (``bold=True``,
+        ``font_size=12``, ``color=``, ``background=``, ``align=``, ``valign=``,
+        ``number_format=``, ``border=``, ``border_color=``, ``italic``, ``underline``,
+        ``strikethrough``, ``clean``; see :func:`~lark_service.sheets.style.build_style`).
+        Ranges over 5,000 rows × 100 columns (30,000 cells with borders) are cut into calls.
+
+        ``PUT /open-apis/sheets/v2/spreadsheets/:token/style``. Raises ValidationError (bad
+        style or range) before any request, NotFoundError, PermissionDeniedError.
+        """
+        body_style = build_style(style, **shortcuts)
+        target = await self._bounded(spreadsheet_token, range)
+        path = api_path(_V2 + "/style", token=spreadsheet_token)
+        total = WriteResult(spreadsheet_token=spreadsheet_token, updated_range=target.text, calls=0)
+        for piece in _style_pieces(target, body_style):
+            response = await self._request(
+                "PUT", path, json={"appendStyle": {"range": piece.text, "style": body_style}}
+            )
+            _add(total, response.data.get("updates") or response.data)
+        return total
+
+    async def set_styles(
+        self,
+        spreadsheet_token: str,
+        styles: Iterable[tuple[str | Sequence[str], Mapping[str, Any]]],
+    ) -> WriteResult:
+        """Several styles in one call: ``[(range or [ranges], style), ...]``, each style
+        Feishu's object (build one with :func:`~lark_service.sheets.style.build_style`).
+
+        ``PUT /open-apis/sheets/v2/spreadsheets/:token/styles_batch_update``. Raises
+        ValidationError (a bad style, a range over 5,000 × 100) before any request.
+        """
+        data = []
+        for ranges, style in styles:
+            names = [ranges] if isinstance(ranges, str) else list(ranges)
+            if not names:
+                raise errors.ValidationError("a style has no ranges", field="styles")
+            checked = build_style(style)
+            texts = []
+            for name in names:
+                target = await self._bounded(spreadsheet_token, name)
+                if len(_style_pieces(target, checked)) > 1:
+                    raise errors.ValidationError(
+                        f"range {target.text} is over Feishu's limit for one style call "
+                        f"({MAX_WRITE_ROWS} rows × {MAX_WRITE_COLUMNS} columns, "
+                        f"{MAX_BORDER_CELLS} cells with borders); use set_style, which cuts it",
+                        field="styles",
+                    )
+                texts.append(target.text)
+            data.append({"ranges": texts, "style": checked})
+        if not data:
+            raise errors.ValidationError("no styles to set", field="styles")
+        response = await self._request(
+            "PUT",
+            api_path(_V2 + "/styles_batch_update", token=spreadsheet_token),
+            json={"data": data},
+        )
+        total = WriteResult(spreadsheet_token=spreadsheet_token, calls=1)
+        for answer in response.data.get("responses") or []:
+            _add(total, answer, count_call=False)
+        return total
+
+    async def merge_cells(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        *,
+        how: Literal["all", "rows", "columns"] = "all",
+    ) -> None:
+        """Merge the cells of ``range``: into one (``all``), one per row (``rows``) or one per
+        column (``columns``).
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/merge_cells``. Raises ValidationError
+        (bad range or ``how``) before any request.
+        """
+        if how not in _MERGE_TYPES:
+            raise errors.ValidationError(
+                f"how must be one of {', '.join(_MERGE_TYPES)}, not {how!r}", field="how"
+            )
+        target = await self._bounded(spreadsheet_token, range)
+        await self._request(
+            "POST",
+            api_path(_V2 + "/merge_cells", token=spreadsheet_token),
+            json={"range": target.text, "mergeType": _MERGE_TYPES[how]},
+        )
+
+    async def unmerge_cells(self, spreadsheet_token: str, range: str) -> None:
+        """Split every merged block inside ``range``.
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/unmerge_cells``.
+        """
+        target = await self._bounded(spreadsheet_token, range)
+        await self._request(
+            "POST",
+            api_path(_V2 + "/unmerge_cells", token=spreadsheet_token),
+            json={"range": target.text},
+        )
+
+    # -- dimensions ---------------------------------------------------------------------------
+
+    async def add_rows(self, spreadsheet_token: str, sheet: str, count: int) -> None:
+        """Add ``count`` empty rows at the end of ``sheet`` (cut into calls of 5,000).
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/dimension_range``.
+        """
+        await self._add_dimension(spreadsheet_token, sheet, "ROWS", count)
+
+    async def add_columns(self, spreadsheet_token: str, sheet: str, count: int) -> None:
+        """Add ``count`` empty columns at the end of ``sheet``.
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/dimension_range``.
+        """
+        await self._add_dimension(spreadsheet_token, sheet, "COLUMNS", count)
+
+    async def insert_rows(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        before: int,
+        count: int = 1,
+        *,
+        inherit_style: Literal["before", "after"] | None = None,
+    ) -> None:
+        """Insert ``count`` rows before row ``before`` (1-based), styled like the row above
+        (``inherit_style="before"``) or below (``"after"``) if asked.
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/insert_dimension_range``.
+        """
+        await self._insert_dimension(
+            spreadsheet_token, sheet, "ROWS", _index(before, "before"), count, inherit_style
+        )
+
+    async def insert_columns(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        before: int | str,
+        count: int = 1,
+        *,
+        inherit_style: Literal["before", "after"] | None = None,
+    ) -> None:
+        """Insert ``count`` columns before column ``before`` (1-based number or letters).
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/insert_dimension_range``.
+        """
+        await self._insert_dimension(
+            spreadsheet_token, sheet, "COLUMNS", _index(before, "before"), count, inherit_style
+        )
+
+    async def delete_rows(self, spreadsheet_token: str, sheet: str, first: int, last: int) -> None:
+        """Delete rows ``first``..``last`` (1-based, inclusive), 5,000 per call from the
+        bottom up. Not retried after a failure Feishu may have applied.
+
+        ``DELETE /open-apis/sheets/v2/spreadsheets/:token/dimension_range``.
+        """
+        await self._delete_dimension(spreadsheet_token, sheet, "ROWS", first, last)
+
+    async def delete_columns(
+        self, spreadsheet_token: str, sheet: str, first: int | str, last: int | str
+    ) -> None:
+        """Delete columns ``first``..``last`` (numbers or letters, inclusive).
+
+        ``DELETE /open-apis/sheets/v2/spreadsheets/:token/dimension_range``.
+        """
+        await self._delete_dimension(spreadsheet_token, sheet, "COLUMNS", first, last)
+
+    async def set_dimension(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        *,
+        rows: int | tuple[int, int] | None = None,
+        columns: int | str | tuple[int | str, int | str] | None = None,
+        size: int | None = None,
+        visible: bool | None = None,
+    ) -> None:
+        """Set the height of ``rows`` or the width of ``columns`` (``size`` in pixels) and/or
+        show or hide them (``visible``). ``rows=3`` or ``rows=(2, 10)``; ``columns="B"`` or
+        ``columns=("A", "D")``.
+
+        ``PUT /open-apis/sheets/v2/spreadsheets/:token/dimension_range``. Raises
+        ValidationError (neither or both of rows/columns, nothing to set, size out of
+        1-5000) before any request.
+        """
+        if (rows is None) == (columns is None):
+            raise errors.ValidationError("give rows= or columns= (one of them)", field="rows")
+        if size is None and visible is None:
+            raise errors.ValidationError("give size= and/or visible=", field="size")
+        props: dict[str, Any] = {}
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 5000:
+                raise errors.ValidationError(
+                    f"size must be a whole number of pixels from 1 to 5000, not {size!r}",
+                    field="size",
+                )
+            props["fixedSize"] = size
+        if visible is not None:
+            if not isinstance(visible, bool):
+                raise errors.ValidationError("visible must be True or False", field="visible")
+            props["visible"] = visible
+        if rows is not None:
+            major, span = "ROWS", rows
+        else:
+            major, span = "COLUMNS", columns  # type: ignore[assignment]
+        first, last = _span(span, major)
+        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
+        await self._request(
+            "PUT",
+            api_path(_V2 + "/dimension_range", token=spreadsheet_token),
+            json={
+                "dimension": {
+                    "sheetId": sheet_id,
+                    "majorDimension": major,
+                    "startIndex": first,
+                    "endIndex": last,
+                },
+                "dimensionProperties": props,
+            },
+        )
+
+    # -- sheets -------------------------------------------------------------------------------
+
+    async def freeze(
+        self, spreadsheet_token: str, sheet: str, rows: int = 0, cols: int = 0
+    ) -> Sheet:
+        """Freeze the first ``rows`` rows and ``cols`` columns of ``sheet`` (0 unfreezes).
+
+        ``POST /open-apis/sheets/v2/spreadsheets/:token/sheets_batch_update`` (updateSheet).
+        """
+        for name, value in (("rows", rows), ("cols", cols)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise errors.ValidationError(
+                    f"{name} must be a whole number, 0 or more, not {value!r}", field=name
+                )
+        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
+        reply = await self._sheet_op(
+            spreadsheet_token,
+            "updateSheet",
+            {"properties": {"sheetId": sheet_id, "frozenRowCount": rows, "frozenColCount": cols}},
+        )
+        return reply
+
+    async def add_sheet(
+        self, spreadsheet_token: str, title: str, *, index: int | None = None
+    ) -> Sheet:
+        """A new empty sheet called ``title`` (at position ``index``, 0-based; last by
+        default). Not retried after a failure Feishu may have applied.
+
+        ``POST .../sheets_batch_update`` (addSheet). Raises ValidationError (empty title),
+        ConflictError (the title is taken).
+        """
+        properties: dict[str, Any] = {"title": _title(title)}
+        if index is not None:
+            properties["index"] = _index(index, "index", start=0)
+        return await self._sheet_op(
+            spreadsheet_token, "addSheet", {"properties": properties}, idempotent=False
+        )
+
+    async def copy_sheet(
+        self, spreadsheet_token: str, sheet: str, title: str | None = None
+    ) -> Sheet:
+        """A copy of ``sheet`` (values and styles), called ``title``.
+
+        ``POST .../sheets_batch_update`` (copySheet).
+        """
+        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
+        destination = {"title": _title(title)} if title is not None else {}
+        return await self._sheet_op(
+            spreadsheet_token,
+            "copySheet",
+            {"source": {"sheetId": sheet_id}, "destination": destination},
+            idempotent=False,
+        )
+
+    async def delete_sheet(self, spreadsheet_token: str, sheet: str) -> None:
+        """Delete ``sheet`` and everything on it.
+
+        ``POST .../sheets_batch_update`` (deleteSheet).
+        """
+        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
+        await self._sheet_op(spreadsheet_token, "deleteSheet", {"sheetId": sheet_id})
+
+    async def rename_sheet(self, spreadsheet_token: str, sheet: str, title: str) -> Sheet:
+        """Rename ``sheet`` to ``title``.
+
+        ``POST .../sheets_batch_update`` (updateSheet). Raises ConflictError (title taken).
+        """
+        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
+        return await self._sheet_op(
+            spreadsheet_token,
+            "updateSheet",
+            {"properties": {"sheetId": sheet_id, "title": _title(title)}},
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _sheet_cache(self) -> dict[str, list[Sheet]]:
+        return self._shared("sheets.sheet_lists", dict)
+
+    async def _sheet_id(self, spreadsheet_token: str, ref: str) -> str:
+        """The id of the sheet ``ref`` (id or title) names; lists the sheets on first use
+        of a spreadsheet and again when ``ref`` is not among them."""
+        if not isinstance(ref, str) or not ref.strip():
+            raise errors.ValidationError("name a sheet by its id or title", field="sheet")
+        api_path("{token}", token=spreadsheet_token)
+        cached = self._sheet_cache().get(spreadsheet_token)
+        if cached is not None:
+            try:
+                return resolve_sheet(ref.strip(), cached)
+            except errors.NotFoundError:
+                pass
+        return resolve_sheet(ref.strip(), await self.list_sheets(spreadsheet_token))
+
+    async def _range(self, spreadsheet_token: str, text: str) -> SheetRange:
+        parsed = parse_range(text)
+        return parsed.on_sheet(await self._sheet_id(spreadsheet_token, parsed.sheet))
+
+    async def _bounded(self, spreadsheet_token: str, text: str) -> SheetRange:
+        target = await self._range(spreadsheet_token, text)
+        if not target.bounded:
+            raise errors.ValidationError(
+                f"range {text!r} must name its cells, e.g. <sheet>!A1:D10", field="range"
+            )
+        return target
+
+    async def _insert_rows(
+        self,
+        spreadsheet_token: str,
+        path: str,
+        target: SheetRange,
+        rows: list[list[Any]],
+        *,
+        params: dict[str, str] | None,
+        progress: Progress | None,
+        reverse: bool,
+    ) -> WriteResult:
+        width = len(rows[0])
+        if width > MAX_WRITE_COLUMNS:
+            raise errors.ValidationError(
+                f"appended rows have {width} cells; Feishu takes at most {MAX_WRITE_COLUMNS} "
+                "columns per call: write wider data with update_sheet_data",
+                field="values",
+            )
+        starts = list(range(0, len(rows), MAX_WRITE_ROWS))
+        if reverse:
+            starts.reverse()
+        total = WriteResult(spreadsheet_token=spreadsheet_token, calls=0)
+        done = 0
+        options = self._opts(idempotent=False)
+        if target.columns is not None and not target.single and target.columns != width:
+            raise errors.ValidationError(
+                f"range {target.text} spans {target.columns} columns but the rows have {width}",
+                field="range",
+            )
+        top, left = target.start_row or 1, target.start_column or 1
+        for start in starts:
+            chunk = rows[start : start + MAX_WRITE_ROWS]
+            piece = SheetRange(target.sheet, top, left, top + len(chunk) - 1, left + width - 1)
+            response = await self._request(
+                "POST",
+                path,
+                options=options,
+                params=params,
+                json={"valueRange": {"range": piece.text, "values": chunk}},
+            )
+            updates = response.data.get("updates") or {}
+            _add(total, updates)
+            if total.updated_range is None or reverse:
+                total.updated_range = updates.get("updatedRange", total.updated_range)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(rows))
+        return total
+
+    async def _add_dimension(self, token: str, sheet: str, major: str, count: int) -> None:
+        _count(count)
+        sheet_id = await self._sheet_id(token, sheet)
+        path = api_path(_V2 + "/dimension_range", token=token)
+        options = self._opts(idempotent=False)
+        for start in range(0, count, MAX_DIMENSION_CHANGE):
+            length = min(MAX_DIMENSION_CHANGE, count - start)
+            await self._request(
+                "POST",
+                path,
+                options=options,
+                json={
+                    "dimension": {"sheetId": sheet_id, "majorDimension": major, "length": length}
+                },
+            )
+
+    async def _insert_dimension(
+        self,
+        token: str,
+        sheet: str,
+        major: str,
+        before: int,
+        count: int,
+        inherit_style: str | None,
+    ) -> None:
+        _count(count)
+        if inherit_style not in (None, "before", "after"):
+            raise errors.ValidationError(
+                f"inherit_style must be 'before', 'after' or None, not {inherit_style!r}",
+                field="inherit_style",
+            )
+        sheet_id = await self._sheet_id(token, sheet)
+        path = api_path(_V2 + "/insert_dimension_range", token=token)
+        options = self._opts(idempotent=False)
+        for start in range(0, count, MAX_DIMENSION_CHANGE):
+            length = min(MAX_DIMENSION_CHANGE, count - start)
+            body: dict[str, Any] = {
+                "dimension": {
+                    "sheetId": sheet_id,
+                    "majorDimension": major,
+                    # 0-based, end exclusive (unverified, 3P)
+                    "startIndex": before - 1,
+                    "endIndex": before - 1 + length,
+                }
+            }
+            if inherit_style is not None:
+                body["inheritStyle"] = inherit_style.upper()
+            await self._request("POST", path, options=options, json=body)
+
+    async def _delete_dimension(
+        self, token: str, sheet: str, major: str, first: int | str, last: int | str
+    ) -> None:
+        low, high = _span((first, last), major)
+        sheet_id = await self._sheet_id(token, sheet)
+        path = api_path(_V2 + "/dimension_range", token=token)
+        options = self._opts(idempotent=False)
+        end = high
+        while end >= low:  # bottom up: deleting a band leaves the ones above in place
+            start = max(low, end - MAX_DIMENSION_CHANGE + 1)
+            await self._request(
+                "DELETE",
+                path,
+                options=options,
+                json={
+                    "dimension": {
+                        "sheetId": sheet_id,
+                        "majorDimension": major,
+                        "startIndex": start,
+                        "endIndex": end,
+                    }
+                },
+            )
+            end = start - 1
+
+    async def _sheet_op(
+        self, token: str, kind: str, request: dict[str, Any], *, idempotent: bool = True
+    ) -> Sheet:
+        response = await self._request(
+            "POST",
+            api_path(_V2 + "/sheets_batch_update", token=token),
+            options=self._opts(idempotent=idempotent),
+            json={"requests": [{kind: request}]},
+        )
+        self._sheet_cache().pop(token, None)  # titles and ids changed
+        replies = response.data.get("replies") or [{}]
+        reply = dict(replies[0].get(kind) or {})
+        properties = dict(reply.get("properties") or {})
+        if not properties:
+            properties = {"sheetId": reply.get("sheetId") or request.get("sheetId") or ""}
+        return _sheet(response, properties)
+
+
+def _sheet(response: ApiResponse, properties: dict[str, Any]) -> Sheet:
+    """A v2 ``properties`` object (camelCase) as a :class:`Sheet`."""
+    data: dict[str, Any] = {
+        "sheet_id": properties.get("sheetId", ""),
+        "title": properties.get("title"),
+        "index": properties.get("index"),
+        "hidden": properties.get("hidden"),
+    }
+    frozen = {
+        k: properties[v]
+        for k, v in (
+            ("frozen_row_count", "frozenRowCount"),
+            ("frozen_column_count", "frozenColCount"),
+        )
+        if v in properties
+    }
+    if frozen:
+        data["grid_properties"] = frozen
+    return Sheet.from_response(response, data)
+
+
+def _read_params(render: str | None, dates: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if render is not None:
+        if render not in _RENDERS:
+            raise errors.ValidationError(
+                f"render must be one of {', '.join(_RENDERS)}, not {render!r}", field="render"
+            )
+        params["valueRenderOption"] = render
+    if dates == "formatted":
+        params["dateTimeRenderOption"] = "FormattedString"
+    elif dates != "serial":
+        raise errors.ValidationError(
+            f"dates must be 'serial' or 'formatted', not {dates!r}", field="dates"
+        )
+    return params
+
+
+def _add(total: WriteResult, answer: Mapping[str, Any], *, count_call: bool = True) -> None:
+    for name, key in (
+        ("updated_rows", "updatedRows"),
+        ("updated_columns", "updatedColumns"),
+        ("updated_cells", "updatedCells"),
+    ):
+        value = answer.get(key)
+        if isinstance(value, int):
+            if name == "updated_columns":
+                total.updated_columns = max(total.updated_columns, value)
+            else:
+                setattr(total, name, getattr(total, name) + value)
+    if isinstance(answer.get("revision"), int):
+        total.revision = answer["revision"]
+    if count_call:
+        total.calls += 1
+
+
+def _style_pieces(target: SheetRange, style: Mapping[str, Any]) -> list[SheetRange]:
+    columns = target.columns or 1
+    max_rows = MAX_WRITE_ROWS
+    if has_border(style):
+        max_rows = min(max_rows, max(1, MAX_BORDER_CELLS // min(columns, MAX_WRITE_COLUMNS)))
+    return target.split(max_rows, MAX_WRITE_COLUMNS)
+
+
+def _index(value: int | str, name: str, *, start: int = 1) -> int:
+    if isinstance(value, str):
+        return column_number(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < start:
+        raise errors.ValidationError(
+            f"{name} must be a whole number from {start}, not {value!r}", field=name
+        )
+    return value
+
+
+def _count(count: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise errors.ValidationError(f"count must be 1 or more, not {count!r}", field="count")
+
+
+def _span(span: Any, major: str) -> tuple[int, int]:
+    name = "rows" if major == "ROWS" else "columns"
+    first, last = span if isinstance(span, tuple) else (span, span)
+    if major == "ROWS" and (isinstance(first, str) or isinstance(last, str)):
+        raise errors.ValidationError("rows are numbers (1-based)", field=name)
+    low, high = _index(first, name), _index(last, name)
+    if low > high:
+        raise errors.ValidationError(f"{name} {first}..{last} is backwards", field=name)
+    return low, high
+
+
+def _title(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise errors.ValidationError("a sheet title must be a non-empty string", field="title")
+    if len(title) > 100:
+        raise errors.ValidationError(
+            "a sheet title is at most 100 characters (unverified limit)", field="title"
+        )
+    return title
