@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 
 from lark_service import LarkClient
 from lark_service.testing import Emulator
@@ -104,3 +105,22 @@ def test_async_tasks_on_one_table_take_turns(emu: Emulator, base: BitableState, 
     results = asyncio.run(main())
     assert all(r.ok for r in results)
     assert base.conflicts == 0 and len(base.records(BASE, table)) == 1400
+
+
+def test_write_rate_limit_is_retried(
+    client: LarkClient,
+    emu: Emulator,
+    base: BitableState,
+    table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lark_service import _concurrency
+
+    # a retry's backoff moves the emulator's clock instead of sleeping
+    monkeypatch.setattr(_concurrency, "sleep", emu.advance_clock)
+    base.writes_per_second = 1
+    result = client.bitable.batch_create_records(
+        BASE, table, [{"Name": str(i)} for i in range(1500)]
+    )
+    assert result.ok and base.rate_limited >= 1  # 1254290 answered, then retried
+    assert len(base.records(BASE, table)) == 1500

@@ -10,7 +10,8 @@ Kept in ``EmulatorState.domain("bitable", ...)``, so ``reset()`` drops it. Tests
     table_id = base.add_table("bascnDemo", "Tasks", {"Name": 1, "Score": 2, "Status": 3})
 
 Knobs (attributes of :class:`BitableState`): ``batch_limit`` (500: 1254104 above),
-``max_records`` (20,000 per table: 1254103), ``write_seconds`` (how long a write is "in
+``max_records`` (20,000 per table: 1254103), ``writes_per_second`` (a per-app write
+budget: 1254290 over it), ``write_seconds`` (how long a write is "in
 flight": a second write to the same table meanwhile gets 1254291), ``lose_answers`` (the
 next N writes are applied but answered 1255040, as a timed-out gateway would: a client that
 retries without the same ``client_token`` duplicates records), ``lose_rate`` with
@@ -116,6 +117,10 @@ class BitableState:
         self.conflicts = 0
         """How many writes were refused with 1254291."""
         self.writes = 0
+        self.writes_per_second: float | None = None
+        """A per-app write budget (None: none); over it writes get 1254290."""
+        self.rate_limited = 0
+        self._write_times: dict[str, list[float]] = {}
         self.in_flight = 0
         self.max_in_flight = 0
         """The most writes (to any tables) in flight at once."""
@@ -175,6 +180,21 @@ class BitableState:
         """Every record of a table (``{"record_id", "fields", ...}``), in creation order."""
         with self.lock:
             return [dict(r) for r in self.table(app_token, table_id).records.values()]
+
+    def admit_write(self, app_id: str, now: float) -> bool:
+        """Count a write of ``app_id`` at ``now`` (seconds); False when it is over
+        :attr:`writes_per_second` in the last second (not counted then)."""
+        if self.writes_per_second is None:
+            return True
+        with self.lock:
+            times = [t for t in self._write_times.get(app_id, []) if t > now - 1.0]
+            if len(times) >= self.writes_per_second:
+                self._write_times[app_id] = times
+                self.rate_limited += 1
+                return False
+            times.append(now)
+            self._write_times[app_id] = times
+            return True
 
     def take_lost_answer(self) -> bool:
         """Whether the write just applied should be answered as if it timed out."""

@@ -11,8 +11,9 @@
 | POST | ``/tables/:table_id/records/batch_get`` | by ids |
 | POST | ``/open-apis/drive/v1/medias/upload_all`` | attachments (without routes_drive) |
 
-Rules: 1254104 for more than ``batch_limit`` (500) records in one call; 1254291 for a write
-to a table while another write to it is in flight (``write_seconds`` makes writes last);
+Rules: 1254290 over ``writes_per_second`` per app (the emulator's clock); 1254104 for more
+than ``batch_limit`` (500) records in one call; 1254291 for a write to a table while
+another write to it is in flight (``write_seconds`` makes writes last);
 1254103 past ``max_records``; a repeated ``client_token`` answers the first call's answer
 without writing again; values are checked by field type (1254060-1254067) and a write naming
 an unknown field gets 1254045; 1254040 / 1254041 / 1254043 for an unknown base, table,
@@ -299,6 +300,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             table = b.table(app_token, table_id)
             if token is not None and key in b.answers:
                 return ok(b.answers[key])
+            if not b.admit_write(caller.app_id, state.clock.now()):
+                raise FeishuError(1254290, "TooManyRequest", http_status=429)
             if table.writers > 0:
                 b.conflicts += 1
                 raise FeishuError(
