@@ -30,6 +30,8 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``token.lock_waited``      kind, wait (seconds spent waiting for the refresh lock)
 ``token.failed``           kind, error (class name)
 ``token.expiry``           kind, subject, expires_in (seconds until the token expires)
+``token.refresh_expiry``   kind, subject, expires_in (seconds until the soonest user refresh
+                           token of the app expires; the scheduler's user_token_watch job)
 ``cache.hit``              cache, field
 ``cache.miss``             cache, field
 ``callback.received``      kind (event/card)
@@ -41,6 +43,9 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``callback.handled``       event_type, duration, outcome
 ``callback.failed``        event_type, error, attempt
 ``callback.dead_lettered`` event_type, reason
+``scheduler.job_started``  job (token_sweep, contact_sync, user_token_watch, cleanup,
+                           health_check)
+``scheduler.job_finished`` job, outcome (``ok``, ``failed``, ``skipped``), duration (s)
 =========================  ====================================================================
 
 Every event also carries ``app_id`` (None when there is none) and ``time`` (``time.time()``).
