@@ -135,10 +135,11 @@ class DocxState:
         return self.limits
 
     def lose_answers(self, count: int = 1, *, rate: float | None = None, seed: int = 0) -> None:
-        """The next ``count`` edits (or, with ``rate``, that share of all edits) are applied
-        and then answered with HTTP 502, as if the answer was lost on the way: a client that
-        retries with the same ``client_token`` must not apply them twice."""
-        self._lose_next = count if rate is None else 0
+        """The next ``count`` edits (and, with ``rate``, that share of the edits after them)
+        are applied and then answered with HTTP 502, as if the answer was lost on the way: a
+        client that retries with the same ``client_token`` must not apply them twice.
+        ``lose_answers(0)`` stops it."""
+        self._lose_next = count
         self._lose_rate = float(rate or 0.0)
         self._random = random.Random(seed)
 
