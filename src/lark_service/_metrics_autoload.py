@@ -31,7 +31,7 @@ def wanted() -> bool:
     if os.environ.get("LARK_METRICS", "").strip().lower() in ("0", "off", "false", "no"):
         return False
     if "prometheus_client" in sys.modules:
-        return True
+        return sys.modules["prometheus_client"] is not None  # None: blocked on purpose
     try:
         return find_spec("prometheus_client") is not None
     except (ImportError, ValueError):
@@ -52,7 +52,7 @@ def install() -> None:
     """Subscribe metrics now or on the first event (see the module docstring)."""
     if not wanted():
         return
-    if "prometheus_client" in sys.modules:
+    if sys.modules.get("prometheus_client") is not None:
         try:
             from . import metrics  # noqa: F401  (subscribes itself)
         except Exception:

@@ -9,6 +9,8 @@ Routes::
     GET  /healthz                    alive
     GET  /readyz                     databases (state; config when a registry is used) and
                                      broker reachable
+    GET  /metrics                    Prometheus metrics (the ``metrics`` extra; else 404),
+                                     with the outbox depth and the contact cache size
 
 This module imports FastAPI; ``lark_service.server`` itself stays light. The work is done by
 :class:`~lark_service.callbacks.CallbackHandler` (verify → dedup → store → dispatch → answer);
@@ -22,13 +24,14 @@ mounted inside another app), the first callback starts the handler on a backgrou
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response
 
 from ..callbacks.handler import CallbackHandler, ServerConfig
@@ -39,7 +42,9 @@ if TYPE_CHECKING:
     from ..callbacks.keys import KeyLookup
     from ..callbacks.rabbitmq import RabbitTopology
     from ..callbacks.router import CallbackRouter
+    from ..callbacks.store import OutboxStore
     from ..config import Settings
+    from ..contact.cache import UserCache
 
 __all__ = ["ServerConfig", "create_app"]
 
@@ -98,4 +103,45 @@ def create_app(
         ready, body = await core.readiness()
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    _add_metrics_route(app, core)
     return app
+
+
+def _add_metrics_route(app: FastAPI, core: CallbackHandler) -> None:
+    """``GET /metrics``: lark_service.metrics' exposition, scraped in a thread (the outbox and
+    contact-cache families query the state database, at most every few seconds)."""
+    metrics: Any = None
+    try:
+        from .. import metrics
+    except ImportError:  # prometheus_client is not installed
+        pass
+    else:
+
+        def outbox() -> OutboxStore | None:
+            return getattr(core.dispatcher, "store", None)
+
+        caches: dict[str, UserCache] = {}
+
+        def contact_cache() -> UserCache | None:
+            store = outbox()  # the contact cache lives in the same state database
+            if store is None:
+                return None
+            if store.url not in caches:
+                from ..contact.cache import UserCache
+
+                caches.clear()
+                caches[store.url] = UserCache(store.url)
+            return caches[store.url]
+
+        metrics.watch_outbox(outbox)
+        metrics.watch_contact_cache(contact_cache)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_route() -> Response:
+        if metrics is None:
+            return PlainTextResponse(
+                "metrics need the metrics extra: pip install 'lark-service[metrics]'\n",
+                status_code=404,
+            )
+        body, content_type = await asyncio.to_thread(metrics.render)
+        return Response(body, media_type=content_type)
