@@ -54,6 +54,14 @@ _DEFAULT_DELAYS = ",".join(f"{d:g}" for d in DEFAULT_RETRY_SCHEDULE.delays)
     default=None,
     help="Created while the worker consumes, removed otherwise (for a readiness probe).",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    envvar="LARK_METRICS_PORT",
+    default=None,
+    help="Serve Prometheus /metrics on this port (needs the metrics extra; binds "
+    "LARK_METRICS_HOST, default 0.0.0.0).",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def worker(
@@ -68,6 +76,7 @@ def worker(
     shutdown_timeout: float,
     database_url: str | None,
     ready_file: Path | None,
+    metrics_port: int | None,
     log_level: str | None,
 ) -> None:
     """Run handlers for callbacks queued by `lark-service serve` with the RabbitMQ dispatcher.
@@ -84,6 +93,10 @@ def worker(
     from ..logging import configure_logging
 
     configure_logging(log_level)
+    if metrics_port is not None:
+        from ._metrics import start_metrics_server
+
+        start_metrics_server(metrics_port)
     router = load_routers(handlers)
     topology = RabbitTopology(
         exchange=exchange,
