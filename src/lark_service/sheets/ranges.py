@@ -320,7 +320,7 @@ def resolve_sheet(ref: str, sheets: Iterable[_SheetLike]) -> str:
     names = ", ".join(f"{s.title!r} ({s.sheet_id})" for s in listed) or "none"
     raise NotFoundError(
         f"no sheet with id or title {ref!r} in this spreadsheet; sheets: {names}",
-        hint="Name the sheet by its id or its exact title (list_sheets() shows both).",
+        hint="Name the sheet by its id or its exact title (both are listed above).",
     )
 
 
