@@ -610,8 +610,7 @@ def _token() -> str:
 def _record(
     response: ApiResponse, raw: Mapping[str, Any], types: Mapping[str, int] | None
 ) -> Record:
-    record = Record.parse(raw, types)
-    return record.model_copy(update={"request_id": response.request_id, "log_id": response.log_id})
+    return Record.parse(raw, types, request_id=response.request_id, log_id=response.log_id)
 
 
 def _read_file(file: Path) -> bytes:

@@ -180,13 +180,14 @@ def ms_to_datetime(value: int | float) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
+_BY_NUMBER: dict[int, FieldType] = {t.value: t for t in FieldType}
+_SCALARS = frozenset({str, int, bool})
+
+
 def _type_of(field_type: int | None) -> FieldType | int | None:
     if field_type is None:
         return None
-    try:
-        return FieldType(field_type)
-    except ValueError:
-        return field_type
+    return _BY_NUMBER.get(field_type, field_type)
 
 
 def _bad(name: str, value: Any, what: str) -> ValidationError:
@@ -205,9 +206,11 @@ def encode_value(value: Any, field_type: int | None = None, *, name: str = "valu
     Raises ValidationError for a value the type cannot hold, a read-only type, or a local
     file path (the client uploads those before encoding).
     """
-    kind = _type_of(field_type)
     if value is None:
         return None
+    if field_type is None and type(value) in _SCALARS:
+        return value  # the common case, fast: text, integers, booleans as they are
+    kind = _type_of(field_type)
     if kind is None or not isinstance(kind, FieldType):
         return _encode_untyped(value, name)
     if kind in READ_ONLY_TYPES:
@@ -231,10 +234,11 @@ def encode_fields(
             field="fields",
         )
     out: dict[str, Any] = {}
+    known = types or {}
     for key, value in fields.items():
         if not isinstance(key, str) or not key:
             raise ValidationError(f"field names must be non-empty strings, not {key!r}")
-        out[key] = encode_value(value, (types or {}).get(key), name=key)
+        out[key] = encode_value(value, known.get(key), name=key)
     return out
 
 
@@ -475,9 +479,11 @@ _ENCODERS: dict[FieldType, Any] = {
 def decode_value(value: Any, field_type: int | None = None) -> Any:
     """A value as Feishu answers it, in Python terms (see the module docstring); unknown
     types and shapes are returned untouched."""
-    kind = _type_of(field_type)
     if value is None:
         return None
+    if field_type is None and type(value) in _SCALARS:
+        return value  # fast path: scalars need no decoding without a type
+    kind = _type_of(field_type)
     if kind in DATE_TYPES:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return ms_to_datetime(value)
@@ -508,7 +514,8 @@ def decode_fields(
     fields: Mapping[str, Any], types: Mapping[str, int] | None = None
 ) -> dict[str, Any]:
     """Every value of an answered record's ``fields`` decoded."""
-    return {key: decode_value(value, (types or {}).get(key)) for key, value in fields.items()}
+    known = types or {}
+    return {key: decode_value(value, known.get(key)) for key, value in fields.items()}
 
 
 def _is_segments(value: Any) -> bool:
