@@ -43,6 +43,8 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``callback.handled``       event_type, duration, outcome
 ``callback.failed``        event_type, error, attempt
 ``callback.dead_lettered`` event_type, reason
+``drive.upload_resumed``   kind (media/file), parts_done, parts (a multipart upload continued
+                           from its resume file)
 ``scheduler.job_started``  job (token_sweep, contact_sync, user_token_watch, cleanup,
                            health_check)
 ``scheduler.job_finished`` job, outcome (``ok``, ``failed``, ``skipped``), duration (s)

@@ -150,7 +150,10 @@ def test_resume_skips_the_parts_done(
     client.drive._request = original
 
     before = calls(emu, "upload_part")
-    asset = client.drive.upload_doc_media(DOC, source, "file", resume_file=state_file)
+    with instrumentation.EventRecorder() as events:
+        asset = client.drive.upload_doc_media(DOC, source, "file", resume_file=state_file)
+    (resumed,) = [e for e in events.events if e.name == "drive.upload_resumed"]
+    assert resumed.fields == {"kind": "media", "parts_done": 2, "parts": 4}
     assert calls(emu, "upload_part") - before == 2  # only parts 2 and 3
     assert calls(emu, "upload_prepare") == 1
     assert asset.upload_id == saved.upload_id
