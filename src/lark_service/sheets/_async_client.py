@@ -215,10 +215,9 @@ class AsyncSheetsClient(AsyncResource):
             assert piece.start_column is not None and piece.end_column is not None
             top = piece.start_row - target.start_row
             left = piece.start_column - target.start_column
-            chunk = [
-                row[left : left + (piece.end_column - piece.start_column + 1)]
-                for row in rows[top : top + (piece.end_row - piece.start_row + 1)]
-            ]
+            band = rows[top : top + (piece.end_row - piece.start_row + 1)]
+            width = piece.end_column - piece.start_column + 1
+            chunk = band if width == len(rows[0]) else [row[left : left + width] for row in band]
             response = await self._request(
                 "PUT", path, json={"valueRange": {"range": piece.text, "values": chunk}}
             )
