@@ -277,9 +277,7 @@ class AsyncPipeline:
         attempt = 0
         while True:
             attempt += 1
-            if route is not None and attempt == 1:
-                # retries are spaced by their backoff (1 s and more, or Feishu's reset), which
-                # is longer than any pacing interval: only the first attempt takes a slot
+            if route is not None:  # every attempt is a request Feishu counts
                 await self._pace(app.app_id, route)
             request_headers = {"X-Request-Id": request_id, **headers}
             token_value = None
