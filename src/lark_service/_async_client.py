@@ -26,9 +26,11 @@ from .credentials._types import Clock
 from .domains import get_domain
 
 if TYPE_CHECKING:
+    from .bitable._async_client import AsyncBitableClient
     from .cards._async_client import AsyncCardsClient
     from .chats._async_client import AsyncChatsClient
     from .contact._async_client import AsyncContactClient
+    from .docs._async_client import AsyncDocsClient
     from .messaging import AsyncMessagingClient
 
 __all__ = ["AsyncLarkClient"]
@@ -107,6 +109,8 @@ class AsyncLarkClient:
         cards: AsyncCardsClient
         contact: AsyncContactClient
         chats: AsyncChatsClient
+        docs: AsyncDocsClient
+        bitable: AsyncBitableClient
 
     @property
     def _http(self) -> httpx.AsyncClient:

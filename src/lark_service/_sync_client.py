@@ -28,7 +28,9 @@ from .domains import get_domain
 
 if TYPE_CHECKING:
     from .cards._sync_client import CardsClient
+    from .bitable._sync_client import BitableClient
     from .chats._sync_client import ChatsClient
+    from .docs._sync_client import DocsClient
     from .contact._sync_client import ContactClient
     from .messaging import MessagingClient
 
@@ -108,6 +110,8 @@ class LarkClient:
         cards: CardsClient
         contact: ContactClient
         chats: ChatsClient
+        docs: DocsClient
+        bitable: BitableClient
 
     @property
     def _http(self) -> httpx.Client:
