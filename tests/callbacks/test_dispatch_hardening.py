@@ -475,3 +475,36 @@ async def test_the_relay_reconnects_on_its_backoff_whatever_the_traffic(
     assert "attempt 1 failed, next in 5.0 s" in lines[0].getMessage()
     assert "secret" not in caplog.text
     assert dispatcher.store.counts() == {"pending": 101}
+
+
+# --- 9.5: the dispatch side's events --------------------------------------------------------
+
+
+async def test_dispatch_emits_dispatched_handled_failed_and_dead_lettered(
+    db_url: str, clock: FakeClock, keys: StaticKeys
+) -> None:
+    router = CallbackRouter(name="svc")
+
+    @router.card_action(value_key="boom")
+    def boom(event: Any) -> None:
+        raise RuntimeError("no")
+
+    router.card_action()(lambda e: None)
+    dispatcher = InProcessDispatcher(
+        router,
+        OutboxStore(db_url, clock=clock),
+        updater=updater_for(FlakyClient(0)),
+        retry=RetrySchedule((), 1),
+    )
+    with instrumentation.EventRecorder(prefix="callback.") as events:
+        for value in ({"ok": 1}, {"boom": 1}):
+            (await dispatcher.submit(card(keys, clock, value))).mark_answered()
+        await dispatcher.start()
+        await dispatcher.join()
+        await dispatcher.stop(1)
+    names = events.names()
+    assert names.count("callback.dispatched") == 2
+    assert {"callback.handled", "callback.failed", "callback.dead_lettered"} <= set(names)
+    dispatched = events.named("callback.dispatched")[0]
+    assert dispatched["dispatcher"] == "inprocess" and dispatched.app_id == APP
+    assert events.named("callback.dead_lettered")[0]["reason"] == "max_attempts"

@@ -270,3 +270,27 @@ def test_the_worker_command_does_not_exit_when_the_broker_is_down(tmp_path: Path
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(20)
     assert code == 0, log.read_text()
+
+
+async def test_the_rabbitmq_dispatcher_emits_dispatched_once_confirmed(
+    amqp_url: str, topology: RabbitTopology, tmp_path: Path
+) -> None:
+    from lark_service import instrumentation
+    from lark_service.callbacks import RabbitDispatcher
+    from lark_service.callbacks.models import parse_callback
+    from lark_service.callbacks.verify import VerifiedCallback
+
+    store = OutboxStore(f"sqlite:///{tmp_path / 'state.db'}")
+    dispatcher = RabbitDispatcher(store, amqp_url, topology=topology, owner="svc")
+    payload = card_action_payload(APP, value={}, card_token=TOKEN)
+    verified = VerifiedCallback(APP, "card", payload, parse_callback(payload, "card", APP))
+    with instrumentation.EventRecorder(prefix="callback.dispatched") as events:
+        await dispatcher.start()
+        try:
+            await dispatcher.submit(verified)
+            await eventually(lambda: store.counts() == {"done": 1}, what="confirmed")
+        finally:
+            await dispatcher.stop(5)
+    (event,) = events.events
+    assert event["dispatcher"] == "rabbitmq" and event["event_type"] == "card.action.trigger"
+    assert [i.owner for i in store.items()] == ["svc"]
