@@ -50,6 +50,10 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``scheduler.job_finished`` job, outcome (``ok``, ``failed``, ``skipped``), duration (s)
 =========================  ====================================================================
 
+``callback.dispatched``'s ``dispatcher`` is ``inprocess`` or ``rabbitmq`` (sent once the broker
+confirmed); ``callback.dead_lettered``'s ``reason`` is ``max_attempts``, ``no_handler``,
+``card_update`` (the handler ran; its card could not be applied) or ``malformed``.
+
 Every event also carries ``app_id`` (None when there is none) and ``time`` (``time.time()``).
 Never put secrets, token values, message ids or user ids in ``fields`` that a metrics
 subscriber would turn into labels: ``subject`` is a kind (``app``/``tenant``/``user``), not a

@@ -130,8 +130,9 @@ class HandlerContext:
     attempt: int = 1
     delivery: Literal["inline", "queued", "worker"] = "queued"
     dedup_key: str | None = None
-    """The callback's first dedup key, ``<app_id>:evt:<event_id>``: an idempotency key for the
-    handler's side effects (stable across Feishu's re-pushes and this library's retries)."""
+    """The callback's first dedup key, ``<app_id>:evt:<event_id>`` (``<app_id>:body:<sha256>``
+    for a callback without an id): an idempotency key for the handler's side effects (stable
+    across Feishu's re-pushes and this library's retries)."""
     client: Any = None
     """An :class:`~lark_service.AsyncLarkClient` when the dispatcher has one."""
 
