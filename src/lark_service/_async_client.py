@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .chats._async_client import AsyncChatsClient
     from .contact._async_client import AsyncContactClient
     from .docs._async_client import AsyncDocsClient
+    from .sheets._async_client import AsyncSheetsClient
     from .messaging import AsyncMessagingClient
 
 __all__ = ["AsyncLarkClient"]
@@ -111,6 +112,7 @@ class AsyncLarkClient:
         chats: AsyncChatsClient
         docs: AsyncDocsClient
         bitable: AsyncBitableClient
+        sheets: AsyncSheetsClient
 
     @property
     def _http(self) -> httpx.AsyncClient:

@@ -249,6 +249,10 @@ DEFAULT_LIMITS: Mapping[str, Limits] = {
         per_minute=1000,
         source="contact/v3 departments (children): 1000/min, 50/s per app",
     ),
+    "sheets.write": Limits(
+        per_second=_per_second(100),
+        source="Sheets v2 writes and styles: 100 calls/s per app",
+    ),
     DEFAULT_FAMILY: NO_LIMITS,
 }
 """Feishu's documented limits per endpoint family (``docs/pacing.md`` lists the sources)."""
@@ -358,6 +362,7 @@ DEFAULT_RULES: tuple[PacingRule, ...] = (
     PacingRule(DEFAULT_FAMILY, "POST", _RECORDS + "/records/search"),
     PacingRule(DEFAULT_FAMILY, "POST", _RECORDS + "/records/batch_get"),
     PacingRule("bitable.write", _WRITES, _RECORDS + "/**", key="{app_token}/{table_id}"),
+    PacingRule("sheets.write", _WRITES, "/open-apis/sheets/v2/spreadsheets/{token}/**"),
     PacingRule("contact.users", "*", "/open-apis/contact/v3/users/**"),
     PacingRule("contact.departments", "*", "/open-apis/contact/v3/departments/**"),
 )

@@ -27,11 +27,12 @@ from .credentials._types import Clock
 from .domains import get_domain
 
 if TYPE_CHECKING:
-    from .cards._sync_client import CardsClient
     from .bitable._sync_client import BitableClient
+    from .cards._sync_client import CardsClient
     from .chats._sync_client import ChatsClient
-    from .docs._sync_client import DocsClient
     from .contact._sync_client import ContactClient
+    from .docs._sync_client import DocsClient
+    from .sheets._sync_client import SheetsClient
     from .messaging import MessagingClient
 
 __all__ = ["LarkClient"]
@@ -112,6 +113,7 @@ class LarkClient:
         chats: ChatsClient
         docs: DocsClient
         bitable: BitableClient
+        sheets: SheetsClient
 
     @property
     def _http(self) -> httpx.Client:
