@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     contact_cache_ttl: float = 24 * 3600.0
     contact_negative_ttl: float = 600.0
 
+    gateway_enabled: bool = False
+    """``LARK_GATEWAY_ENABLED``: ``serve`` also answers the HTTP gateway under ``/api/v1``."""
+    gateway_key_secret: SecretStr | None = None
+    """``LARK_GATEWAY_KEY_SECRET``: the server secret API keys are hashed with (HMAC-SHA256);
+    default: a random one kept in ``$LARK_HOME/gateway-key-secret``. Set the same value on
+    every host that shares the state database."""
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -25,6 +25,11 @@ LarkError
 ├── UserTokenMissingError         no user token is stored for the user a call runs as
 ├── LockTimeoutError              a token refresh lock was not acquired in time
 ├── StorageUnavailableError       the state database cannot be written (callbacks answer 503)
+├── GatewayError                  the HTTP gateway refused a request before calling Feishu
+│   ├── AuthenticationError       no API key, or an unknown, revoked or expired one (401)
+│   ├── ForbiddenError            the key may not use this app or scope (403)
+│   ├── KeyRateLimitedError       the API key's own rate limit (429, retry_after)
+│   └── IdempotencyConflictError  an Idempotency-Key in use, or reused for another request (409)
 └── CallbackError
     ├── SignatureError            bad signature / verification token
     ├── ReplayError               timestamp outside the window, or a replayed event
@@ -56,6 +61,7 @@ __all__ = [
     "AppDisabledError",
     "AppNotFoundError",
     "AppNotSpecifiedError",
+    "AuthenticationError",
     "CallbackError",
     "CodeRule",
     "ConfigError",
@@ -63,8 +69,12 @@ __all__ = [
     "ConnectionError",
     "DecryptError",
     "EncryptionKeyError",
+    "ForbiddenError",
+    "GatewayError",
+    "IdempotencyConflictError",
     "InvalidCredentialsError",
     "InvalidParameterError",
+    "KeyRateLimitedError",
     "KeysUnavailableError",
     "LarkError",
     "LockTimeoutError",
@@ -306,6 +316,48 @@ class StorageUnavailableError(LarkError):
     Feishu pushes it again later)."""
 
     default_retryable = True
+
+
+class GatewayError(LarkError):
+    """The HTTP gateway refused a request before any call to Feishu (see docs/gateway.md)."""
+
+
+class AuthenticationError(GatewayError):
+    """No API key, or one that is unknown, revoked or expired (HTTP 401)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 401)
+        super().__init__(msg, **kw)
+
+
+class ForbiddenError(GatewayError):
+    """The API key may not use this app or lacks the operation's scope (HTTP 403);
+    ``missing_scopes`` names the gateway scopes it would need."""
+
+    def __init__(self, msg: str, *, missing_scopes: list[str] | None = None, **kw: Any) -> None:
+        kw.setdefault("http_status", 403)
+        super().__init__(msg, **kw)
+        self.missing_scopes = list(missing_scopes or [])
+
+
+class KeyRateLimitedError(GatewayError):
+    """The API key is over its own rate limit (HTTP 429); retry after ``retry_after`` s."""
+
+    default_retryable = True
+
+    def __init__(self, msg: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        kw.setdefault("http_status", 429)
+        super().__init__(msg, **kw)
+        self.retry_after = retry_after
+
+
+class IdempotencyConflictError(GatewayError):
+    """An ``Idempotency-Key`` whose first request is still running, or that was used for a
+    different request (HTTP 409)."""
+
+    def __init__(self, msg: str, **kw: Any) -> None:
+        kw.setdefault("http_status", 409)
+        super().__init__(msg, **kw)
 
 
 class MalformedCallbackError(CallbackError):

@@ -52,6 +52,7 @@ __all__ = [
     "auth_sessions",
     "callback_outbox",
     "config_metadata",
+    "gateway_idempotency",
     "processed_events",
     "state_metadata",
     "tokens",
@@ -247,5 +248,28 @@ api_keys = Table(
     Column("app_ids", Json, nullable=False),  # list of app ids the key may use
     Column("created_at", Epoch, nullable=False),
     Column("revoked_at", Epoch, nullable=True),
+    # gateway (state_0003): the key's public id (lookup before the constant-time compare),
+    # its scopes, token-bucket rate (per second) and burst, expiry and last use
+    Column("key_prefix", String(32), nullable=True),
+    Column("scopes", Json, nullable=True),
+    Column("rate", Double, nullable=True),
+    Column("burst", Integer, nullable=True),
+    Column("expires_at", Epoch, nullable=True),
+    Column("last_used_at", Epoch, nullable=True),
     UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+    UniqueConstraint("key_prefix", name="uq_api_keys_key_prefix"),
+)
+
+gateway_idempotency = Table(
+    "gateway_idempotency",
+    state_metadata,
+    Column("api_key_id", BigInteger, nullable=False),
+    Column("idempotency_key", String(NAME), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of method, path, query, body
+    Column("status_code", Integer, nullable=True),  # null while the first request runs
+    Column("response", Text, nullable=True),  # the JSON envelope answered
+    Column("created_at", Epoch, nullable=False),
+    Column("expires_at", Epoch, nullable=False),
+    PrimaryKeyConstraint("api_key_id", "idempotency_key"),
+    Index("ix_gateway_idempotency_expires_at", "expires_at"),
 )
