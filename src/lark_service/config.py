@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     contact_cache_ttl: float = 24 * 3600.0
     contact_negative_ttl: float = 600.0
 
+    otel_enabled: bool = False
+    """``LARK_OTEL_ENABLED``: OpenTelemetry spans (the ``otel`` extra), see lark_service.tracing."""
+    status_token: SecretStr | None = None
+    """``LARK_STATUS_TOKEN``: lets ``GET /status`` answer beyond localhost (Bearer token)."""
+    # The scheduler's per-job LARK_SCHEDULER_<JOB>_INTERVAL|_CRON|_ENABLED live in
+    # lark_service.scheduler.SchedulerSettings (same sources), not here.
+
     gateway_enabled: bool = False
     """``LARK_GATEWAY_ENABLED``: ``serve`` also answers the HTTP gateway under ``/api/v1``."""
     gateway_key_secret: SecretStr | None = None
