@@ -502,3 +502,9 @@ def test_already_imported_prometheus_client_registers_the_families_at_once() -> 
         "print(json.dumps(['lark_api_requests' in names, 'lark_build_info' in names]))\n"
     )
     assert _run(code) == [True, True]
+
+
+def test_every_family_is_in_the_operations_reference() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    missing = [f.name for f in FAMILIES if f"| `{f.name}` |" not in text]
+    assert missing == []
