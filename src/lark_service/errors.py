@@ -25,6 +25,9 @@ LarkError
 ├── UserTokenMissingError         no user token is stored for the user a call runs as
 ├── LockTimeoutError              a token refresh lock was not acquired in time
 ├── StorageUnavailableError       the state database cannot be written (callbacks answer 503)
+├── LongConnectionError           the long connection (WebSocket event mode) failed
+│   └── HandshakeError            the WebSocket handshake was refused (handshake-status 403/514)
+│       └── ConnectionLimitError  the app already has 50 long connections (1000040350)
 ├── GatewayError                  the HTTP gateway refused a request before calling Feishu
 │   ├── AuthenticationError       no API key, or an unknown, revoked or expired one (401)
 │   ├── ForbiddenError            the key may not use this app or scope (403)
@@ -67,10 +70,12 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "ConnectionError",
+    "ConnectionLimitError",
     "DecryptError",
     "EncryptionKeyError",
     "ForbiddenError",
     "GatewayError",
+    "HandshakeError",
     "IdempotencyConflictError",
     "InvalidCredentialsError",
     "InvalidParameterError",
@@ -78,6 +83,7 @@ __all__ = [
     "KeysUnavailableError",
     "LarkError",
     "LockTimeoutError",
+    "LongConnectionError",
     "MalformedCallbackError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -391,6 +397,22 @@ class KeysUnavailableError(CallbackError):
         kw.setdefault("http_status", 503)
         kw.setdefault("retryable", True)
         super().__init__(msg, **kw)
+
+
+class LongConnectionError(LarkError):
+    """The long connection (:mod:`lark_service.longconn`) failed: the endpoint answer or the
+    WebSocket could not be used. ``retryable`` tells whether reconnecting may help."""
+
+
+class HandshakeError(LongConnectionError):
+    """The WebSocket handshake was refused: ``http_status`` is the ``handshake-status``
+    header (403 forbidden, 514 authentication failed) and ``code`` the
+    ``handshake-autherrcode`` when one was sent."""
+
+
+class ConnectionLimitError(HandshakeError):
+    """The app already has Feishu's maximum of 50 long connections (514 with
+    ``handshake-autherrcode`` 1000040350): stop another listener of this app first."""
 
 
 class AmbiguousChatNameError(ValidationError):

@@ -32,6 +32,16 @@ first callback starts it lazily on a small background event loop thread of the h
 Events emitted (:mod:`lark_service.instrumentation`): ``callback.received``,
 ``callback.verified``, ``callback.rejected`` (``reason``, ``status``), ``callback.stored`` and
 ``callback.duplicate`` (``event_type``).
+
+**Pre-authenticated payloads.** :meth:`CallbackHandler.handle_trusted` /
+:meth:`~CallbackHandler.ahandle_trusted` take a callback that arrived over a channel that
+already proved who sent it — the long connection (:mod:`lark_service.longconn`), whose socket
+was opened with the app's secret — so there is no signature, timestamp or verification token
+to check. The payload is still decrypted when it is ``{"encrypt": ...}`` (with the app's
+encrypt key), size-checked, parsed and checked to belong to the app; then it takes exactly the
+webhook path: the same dedup keys, the same outbox row, the same dispatcher, the same answer
+(a card's toast/card when the handler is ready within ``reply_wait``, else a delayed update
+once :meth:`CallbackAnswer.sent` is called).
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ import asyncio
 import atexit
 import contextlib
 import functools
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -59,7 +70,15 @@ from ..errors import (
     UnknownAppError,
 )
 from ..logging import get_logger
-from .verify import DEFAULT_MAX_BODY, DEFAULT_WINDOW, CallbackVerifier, Kind, VerifiedCallback
+from .verify import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_WINDOW,
+    CallbackVerifier,
+    Kind,
+    VerifiedCallback,
+    check_body_size,
+    open_body,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -133,6 +152,14 @@ class CallbackAnswer:
 
 def _error(status: int, msg: str) -> CallbackAnswer:
     return CallbackAnswer(status, {"code": status, "msg": msg})
+
+
+def _trusted_body(payload: bytes | Mapping[str, Any]) -> bytes:
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, Mapping):
+        return json.dumps(dict(payload), ensure_ascii=False).encode("utf-8")
+    raise TypeError(f"payload must be bytes or a mapping, not {type(payload).__name__}")
 
 
 def _reason(exc: CallbackError) -> str:
@@ -446,7 +473,13 @@ class CallbackHandler:
             return self._portal.loop
 
     async def _process_started(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self,
+        kind: Kind,
+        app_id: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        trusted: bool = False,
     ) -> CallbackAnswer:
         """On the background loop: start lazily if nobody did, then process."""
         current = asyncio.get_running_loop()
@@ -462,7 +495,89 @@ class CallbackHandler:
                         return self._refuse(
                             kind, app_id, 503, "not_started", "callback handler cannot start"
                         )
-        return await self._process(kind, app_id, headers, body)
+        return await self._process(kind, app_id, headers, body, trusted=trusted)
+
+    # -- pre-authenticated payloads (the long connection) -------------------------------------
+
+    def start_background(self, timeout: float | None = None) -> None:
+        """Start the handler now on its own background event loop thread (what the first
+        callback would do lazily), so that the first callback does not wait for the outbox's
+        migration. A no-op when it already runs anywhere. Blocks; call it from a thread that
+        is not the handler's loop. Raises what :meth:`start` raises."""
+        if self._state == "running":
+            return
+        loop = self._target_loop()
+
+        async def _start() -> None:
+            if self._state == "new" and self._portal is not None:
+                if self._start_lock is None:
+                    self._start_lock = asyncio.Lock()
+                async with self._start_lock:
+                    if self._state == "new":
+                        await self.start()
+
+        future = asyncio.run_coroutine_threadsafe(_start(), loop)
+        future.result(timeout)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the handler (its dispatcher) runs on, None when not running."""
+        return self._loop if self._state == "running" else None
+
+    def handle_trusted(
+        self, kind: Kind, app_id: str | None, payload: bytes | Mapping[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """Handle a pre-authenticated callback (see the module docstring) from synchronous
+        code: ``(status, json_body)``, like :meth:`handle`. ``payload``: the raw JSON bytes or
+        the parsed object, possibly ``{"encrypt": ...}``."""
+        answer = self.process_trusted(kind, app_id, payload)
+        answer.sent()
+        return answer.status, answer.body
+
+    async def ahandle_trusted(
+        self, kind: Kind, app_id: str | None, payload: bytes | Mapping[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """:meth:`handle_trusted` for async code (any event loop)."""
+        answer = await self.aprocess_trusted(kind, app_id, payload)
+        answer.sent()
+        return answer.status, answer.body
+
+    def process_trusted(
+        self, kind: Kind, app_id: str | None, payload: bytes | Mapping[str, Any]
+    ) -> CallbackAnswer:
+        """Like :meth:`handle_trusted`, returning a :class:`CallbackAnswer` whose ``sent()``
+        the caller calls once the answer (the long connection's ack) is on the wire."""
+        loop = self._target_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError(
+                "CallbackHandler.handle_trusted() called on the event loop the handler runs "
+                "on; use `await handler.ahandle_trusted(...)`"
+            )
+        coro = self._process_started(kind, app_id, {}, _trusted_body(payload), trusted=True)
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    async def aprocess_trusted(
+        self, kind: Kind, app_id: str | None, payload: bytes | Mapping[str, Any]
+    ) -> CallbackAnswer:
+        """Like :meth:`ahandle_trusted`, returning a :class:`CallbackAnswer` (see
+        :meth:`process_trusted`). Runs on the handler's loop (a different thread when the
+        handler runs elsewhere); awaiting it never runs a handler on the caller's loop
+        unless the handler itself was started there."""
+        body = _trusted_body(payload)
+        current = asyncio.get_running_loop()
+        if self._state == "running" and self._loop is current:
+            return await self._process(kind, app_id, {}, body, trusted=True)
+        if self._state == "stopped" and self._portal is None:
+            return await self._process(kind, app_id, {}, body, trusted=True)  # 503
+        loop = self._target_loop()
+        coro = self._process_started(kind, app_id, {}, body, trusted=True)
+        if loop is current:  # pragma: no cover - only when awaited on the portal itself
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
     def reject(self, kind: Kind, app_id: str | None, exc: CallbackError) -> CallbackAnswer:
         """The answer to a request an adapter refuses before the handler sees it (a body over
@@ -507,8 +622,70 @@ class CallbackHandler:
             keys = await asyncio.get_running_loop().run_in_executor(self._pool, lookup)
         return self.verifier.verify(kind, app_id, headers, body, keys=keys)
 
+    async def _open_trusted(self, kind: Kind, app_id: str | None, body: bytes) -> VerifiedCallback:
+        """A pre-authenticated payload as a :class:`VerifiedCallback`: size, JSON, decryption
+        (with the app's encrypt key, only when it is encrypted), app check; no signature."""
+        from .models import parse_callback, without_verification_token
+
+        check_body_size(body, self.config.max_body)
+        payload: dict[str, Any] | None = None
+        try:
+            outer = json.loads(body)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            outer = None  # open_body says what is wrong
+        if not (isinstance(outer, dict) and "encrypt" in outer):
+            payload, _ = open_body(body, None)
+        if payload is None:  # encrypted: the app's keys are needed
+            keys = await self._app_keys(app_id)
+            payload, _ = open_body(body, keys.encrypt_key)
+            chosen = keys.app_id
+        else:
+            chosen = app_id or await self._default_app_id()
+        now = self.verifier.clock()
+        if payload.get("type") == "url_verification":
+            challenge = payload.get("challenge")
+            if not isinstance(challenge, str):
+                raise MalformedCallbackError("url_verification without a challenge string")
+            return VerifiedCallback(chosen, kind, payload, None, challenge, now)
+        payload = without_verification_token(payload, kind)
+        try:
+            event = parse_callback(payload, kind, chosen)
+        except ValueError:  # pydantic's ValidationError
+            raise MalformedCallbackError("callback fields have the wrong types") from None
+        if event.app_id and event.app_id != chosen:
+            raise MalformedCallbackError(f"callback is for app {event.app_id}, not {chosen}")
+        return VerifiedCallback(chosen, kind, payload, event, None, now)
+
+    async def _app_keys(self, app_id: str | None) -> Any:
+        keys = self.verifier.app_keys_nowait(app_id)
+        if keys is None:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max(1, self.config.key_threads), thread_name_prefix="lark-callbacks-keys"
+                )
+            lookup = functools.partial(self.verifier.app_keys, app_id)
+            keys = await asyncio.get_running_loop().run_in_executor(self._pool, lookup)
+        return keys
+
+    async def _default_app_id(self) -> str:
+        try:
+            chosen = await asyncio.to_thread(self.verifier.keys.default_app_id)
+        except Exception as exc:
+            raise KeysUnavailableError(
+                f"the default app cannot be read ({type(exc).__name__})"
+            ) from None
+        if not chosen:
+            raise UnknownAppError("no app named for a pre-authenticated callback")
+        return chosen
+
     async def _process(
-        self, kind: Kind, app_id: str | None, headers: Mapping[str, str], body: bytes
+        self,
+        kind: Kind,
+        app_id: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        trusted: bool = False,
     ) -> CallbackAnswer:
         from .models import LegacyCardActionEvent
 
@@ -521,7 +698,10 @@ class CallbackHandler:
         submission = None
         try:
             try:
-                verified = await self._verify(kind, app_id, headers, body)
+                if trusted:
+                    verified = await self._open_trusted(kind, app_id, body)
+                else:
+                    verified = await self._verify(kind, app_id, headers, body)
             except CallbackError as exc:
                 status = exc.http_status or 400
                 _log.warning(

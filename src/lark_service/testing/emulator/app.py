@@ -36,6 +36,8 @@ __all__ = ["ROUTE_MODULES", "EmulatorApp", "create_app"]
 ROUTE_MODULES: tuple[str, ...] = (
     "lark_service.testing.emulator.routes_auth",
     "lark_service.testing.emulator.routes_im",
+    # before routes_callbacks: its click route adds the transport choice (ws / webhook)
+    "lark_service.testing.emulator.routes_ws",
     "lark_service.testing.emulator.routes_callbacks",
     "lark_service.testing.emulator.routes_contact",
     "lark_service.testing.emulator.routes_chats",
