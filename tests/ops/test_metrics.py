@@ -62,9 +62,17 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def metrics(registry: CollectorRegistry) -> Iterator[LarkMetrics]:
+    """A subscriber on its own registry; the process-wide one is paused meanwhile (the
+    cardinality test would otherwise fill its per-label limits for later tests)."""
+    from lark_service.metrics import METRICS
+
     subscriber = LarkMetrics(registry, clock=lambda: 1_000.0)
-    with instrumentation.subscribed(subscriber):
-        yield subscriber
+    instrumentation.unsubscribe(METRICS)
+    try:
+        with instrumentation.subscribed(subscriber):
+            yield subscriber
+    finally:
+        instrumentation.subscribe(METRICS)
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
