@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from ..config import Settings
+    from ..storage.breaker import StoreBreaker
     from ..storage.crypto import SecretBox
 
 __all__ = ["RegistrySnapshot"]
@@ -74,6 +75,7 @@ class RegistrySnapshot:
         self.actor = actor
         self.create = create
         self._guard = threading.RLock()
+        self._breaker: tuple[str, StoreBreaker] | None = None
         _live.add(self)
         self._entries: dict[str, _Entry] | None = None
         self._version: _Version | None = None
@@ -205,6 +207,16 @@ class RegistrySnapshot:
         with self._guard:
             if self._entries is not None and now - self._checked_at < self.max_age:
                 return self._entries
+            breaker = self._db_breaker()
+            if breaker.is_open:
+                # The database failed lately: no I/O until a background probe reaches it.
+                try:
+                    breaker.check(self._read_version)
+                except errors.StorageUnavailableError as refused:
+                    if self._entries is None:
+                        raise self._unreachable(refused) from None
+                    self._checked_at = now
+                    return self._entries
             try:
                 if not self.create and not self._exists():
                     self._entries, self._version = {}, None
@@ -215,11 +227,39 @@ class RegistrySnapshot:
                     self._entries = self._merge(self._load_all())
                     self._version = version
             except errors.LarkError as exc:
+                if isinstance(exc, errors.ConfigError) and not isinstance(
+                    exc, errors.EncryptionKeyError
+                ):
+                    breaker.failure(exc.msg)
                 if self._entries is None:
                     raise
-                logger.error("app registry unreadable, using the apps read before: %s", exc.msg)
+                logger.error(
+                    "app registry unreadable, using the apps read before: %s (not read again "
+                    "for %.0f s; probed in the background)",
+                    exc.msg,
+                    breaker.retry_after,
+                )
+            else:
+                breaker.success()
             self._checked_at = now
             return self._entries
+
+    def _db_breaker(self) -> StoreBreaker:
+        """The circuit breaker of the registry's database (one per URL and process): a
+        database that fails or hangs is skipped, not waited on, until a probe reaches it."""
+        cached = self._breaker
+        if cached is not None and cached[0] == self.url:
+            return cached[1]
+        from ..storage.breaker import breaker_for
+        from ..storage.engine import normalize_url
+
+        try:
+            key = normalize_url(self.url)
+        except errors.ConfigError:
+            key = self.url
+        breaker = breaker_for(f"config:{key}", "the app registry")
+        self._breaker = (self.url, breaker)
+        return breaker
 
     def _exists(self) -> bool:
         """Whether the database is there (always, for a server database)."""

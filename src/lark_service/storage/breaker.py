@@ -55,7 +55,7 @@ class StoreBreaker:
     def is_open(self) -> bool:
         return self._retry_at is not None
 
-    def check(self, probe: Callable[[], None]) -> None:
+    def check(self, probe: Callable[[], object]) -> None:
         """Return when calls may go to the database; else raise at once.
 
         When the interval is over, starts ``probe`` in a background thread (one at a time);
@@ -115,7 +115,7 @@ class StoreBreaker:
         self._reason = ""
         self._probe = None
 
-    def _run_probe(self, probe: Callable[[], None]) -> None:
+    def _run_probe(self, probe: Callable[[], object]) -> None:
         try:
             probe()
         except Exception as exc:
