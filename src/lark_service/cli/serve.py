@@ -89,6 +89,12 @@ def _delays(value: str) -> tuple[float, ...]:
     type=click.IntRange(min=1),
     help="Seconds an idle keep-alive connection stays open.",
 )
+@click.option(
+    "--gateway/--no-gateway",
+    default=None,
+    help="Also serve the HTTP gateway under /api/v1 for non-Python services (API keys: "
+    "lark-service apikey). Default: LARK_GATEWAY_ENABLED.",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def serve(
@@ -110,10 +116,12 @@ def serve(
     max_header_size: int,
     max_connections: int,
     keep_alive_timeout: int,
+    gateway: bool | None,
     log_level: str | None,
 ) -> None:
     """Run the callback server: /callbacks/{app_id}/event, /callbacks/{app_id}/card,
-    /healthz and /readyz. SIGTERM/SIGINT stop it gracefully.
+    /healthz and /readyz (and with --gateway the HTTP gateway under /api/v1). SIGTERM/SIGINT
+    stop it gracefully.
 
     Slow and huge requests are bounded: --header-timeout, --max-header-size,
     --max-connections, --keep-alive-timeout."""
@@ -150,8 +158,11 @@ def serve(
             shutdown_timeout=shutdown_timeout,
             inline_when_broker_down=inline_when_broker_down,
         ),
+        gateway=gateway,
     )
     click.echo(f"lark-service: callbacks on http://{host}:{port}/callbacks/ ({len(router)} routes)")
+    if getattr(app.state, "gateway", None) is not None:
+        click.echo(f"lark-service: gateway on http://{host}:{port}/api/v1/ (openapi.json)")
     uvicorn.run(
         app,
         host=host,

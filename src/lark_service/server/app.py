@@ -11,6 +11,8 @@ Routes::
                                      broker reachable
     GET  /metrics                    Prometheus metrics (the ``metrics`` extra; else 404),
                                      with the outbox depth and the contact cache size
+    /api/v1/...                      the HTTP gateway, with ``gateway=True`` or
+                                     ``LARK_GATEWAY_ENABLED`` (docs/gateway.md)
 
 This module imports FastAPI; ``lark_service.server`` itself stays light. The work is done by
 :class:`~lark_service.callbacks.CallbackHandler` (verify → dedup → store → dispatch → answer);
@@ -62,6 +64,7 @@ def create_app(
     config: ServerConfig | None = None,
     clock: Callable[[], float] = time.time,
     handler: CallbackHandler | None = None,
+    gateway: bool | None = None,
 ) -> FastAPI:
     """The callback server as a FastAPI app.
 
@@ -71,6 +74,8 @@ def create_app(
     ``"rabbitmq"`` (default: RabbitMQ when ``amqp_url`` or ``LARK_AMQP_URL`` is set).
     ``clock`` feeds the timestamp window and the outbox (tests). ``handler``: a ready
     :class:`~lark_service.callbacks.CallbackHandler` instead of all of the above.
+    ``gateway``: also answer the HTTP gateway under ``/api/v1`` (default:
+    ``LARK_GATEWAY_ENABLED``; see :mod:`lark_service.gateway`).
     """
     core = handler or CallbackHandler(
         router,
@@ -104,7 +109,17 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     _add_metrics_route(app, core)
+    if _gateway_enabled(settings) if gateway is None else gateway:
+        from ..gateway.app import mount_gateway
+
+        mount_gateway(app, settings=settings)
     return app
+
+
+def _gateway_enabled(settings: Settings | None) -> bool:
+    from ..config import get_settings
+
+    return bool((settings or get_settings()).gateway_enabled)
 
 
 def _add_metrics_route(app: FastAPI, core: CallbackHandler) -> None:
