@@ -726,8 +726,8 @@ class LongConnection:
         )
 
     async def _shutdown(self) -> None:
-        self._set_state("stopped")
-        self._connected.set()
+        if self.state != "failed":
+            self._set_state("stopped")
         client, self._client = self._client, (None if self._own_client else self._client)
         if client is not None and self._own_client:
             with contextlib.suppress(Exception):

@@ -225,6 +225,8 @@ class LongConnDomain:
                     conn.ws.transport.abort()
             if self._server is not None:
                 self._server.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._server.wait_closed(), 2)
             loop.stop()
 
         with contextlib.suppress(RuntimeError):
