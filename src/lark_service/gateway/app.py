@@ -369,7 +369,16 @@ def _add_operation(app: FastAPI, gateway: Gateway, op: Operation) -> None:
     if op.upload:
         params.append(_param("file", UploadFile, File(description="The file's bytes.")))
         if op.body is not None:
-            params.append(_param("form", Annotated[op.body, Form()]))
+            # the form also carries the file field: the model must not refuse it as extra
+            form_model = type(
+                op.body.__name__,
+                (op.body,),
+                {
+                    "model_config": {**op.body.model_config, "extra": "ignore"},
+                    "__module__": op.body.__module__,
+                },
+            )
+            params.append(_param("form", Annotated[form_model, Form()]))
     elif op.body is not None:
         params.append(_param("body", op.body, Body()))
     if op.write:
