@@ -99,7 +99,7 @@ def build_scheduler(
             options=shared,
         )
 
-    return Scheduler(
+    scheduler = Scheduler(
         job_list,
         context=context,
         election=election,
@@ -107,3 +107,11 @@ def build_scheduler(
         workers=sched.workers,
         shutdown_timeout=sched.shutdown_timeout,
     )
+
+    def close_client() -> None:
+        with guard:
+            while made:
+                made.pop().close()
+
+    scheduler.on_shutdown.append(close_client)
+    return scheduler

@@ -140,6 +140,8 @@ class Scheduler:
         self._stop = threading.Event()
         self._pool = cf.ThreadPoolExecutor(max(1, workers), thread_name_prefix="lark-scheduler")
         self._closed = False
+        self.on_shutdown: list[Callable[[], None]] = []
+        """Called once after :meth:`shutdown` waited (closes the jobs' client)."""
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -350,6 +352,11 @@ class Scheduler:
         self._pool.shutdown(wait=not pending, cancel_futures=True)
         if pending:
             logger.warning("scheduler: %d job(s) still running at shutdown", len(pending))
+        for hook in self.on_shutdown:
+            try:
+                hook()
+            except Exception as exc:
+                logger.warning("scheduler: a shutdown hook failed: %s", _describe(exc))
         return not pending
 
 

@@ -165,8 +165,10 @@ class DatabaseElection:
             processed_at=now,
             expires_at=max(now, occurrence) + self.claim_ttl,
         ).on_conflict_do_nothing(index_elements=["dedup_key"])
+        # RETURNING, not rowcount: psycopg reports -1 rows for a statement like this one
+        stmt = stmt.returning(p.c.dedup_key)
         with engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            return conn.execute(stmt).first() is not None
 
     def claimed(self, job: str, occurrence: float) -> bool:
         """Whether the occurrence was claimed (by any replica)."""

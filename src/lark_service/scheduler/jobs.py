@@ -17,6 +17,7 @@ dict (``failed``: the parts that failed, which makes the run's outcome ``failed`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +190,7 @@ def _message(level: str, app_id: str, remaining: float, link: str | None) -> str
     if level == "expired":
         head = f"Your authorization of the app {app_id} has expired"
     else:
-        days = max(1, int(remaining // DAY))
+        days = max(1, math.ceil(remaining / DAY))
         head = f"Your authorization of the app {app_id} expires in {days} day(s)"
     tail = (
         f"Please authorize it again: {link}"
@@ -262,8 +263,9 @@ def _remember(engine: Any, key: str, app_id: str, now: float, expires: float) ->
     stmt = stmt.values(
         dedup_key=key[:255], app_id=app_id, processed_at=now, expires_at=expires
     ).on_conflict_do_nothing(index_elements=["dedup_key"])
+    stmt = stmt.returning(p.c.dedup_key)  # rowcount is -1 under psycopg here
     with engine.begin() as conn:
-        return bool(conn.execute(stmt).rowcount)
+        return conn.execute(stmt).first() is not None
 
 
 def _forget(engine: Any, key: str) -> None:
