@@ -294,3 +294,49 @@ async def test_the_rabbitmq_dispatcher_emits_dispatched_once_confirmed(
     (event,) = events.events
     assert event["dispatcher"] == "rabbitmq" and event["event_type"] == "card.action.trigger"
     assert [i.owner for i in store.items()] == ["svc"]
+
+
+async def test_a_server_killed_after_the_confirm_does_not_run_the_handler_twice(
+    amqp_url: str, topology: RabbitTopology, tmp_path: Path
+) -> None:
+    """The row was published and confirmed, but the server died before marking it done: a
+    restarted server's relay republishes it after the lease; the worker skips the copy."""
+    from sqlalchemy import update
+
+    from lark_service.callbacks import RabbitDispatcher
+    from lark_service.callbacks.models import parse_callback
+    from lark_service.callbacks.verify import VerifiedCallback
+    from lark_service.storage.tables import callback_outbox
+
+    runs: Counter[str] = Counter()
+    router = CallbackRouter(name="svc")
+
+    @router.card_action()
+    async def handler(event: Any) -> None:
+        runs[event.event_id] += 1
+
+    store = OutboxStore(f"sqlite:///{tmp_path / 'state.db'}")
+    worker = RabbitWorker(router, amqp_url, topology=topology, store=store)
+    await worker.start()
+    payload = card_action_payload(APP, value={}, card_token=TOKEN)
+    verified = VerifiedCallback(APP, "card", payload, parse_callback(payload, "card", APP))
+    first = RabbitDispatcher(store, amqp_url, topology=topology, owner="svc")
+    try:
+        await first.start()
+        await first.submit(verified)
+        await eventually(lambda: sum(runs.values()) == 1, what="handled once")
+        await eventually(lambda: store.counts() == {"done": 1}, what="confirmed")
+        await first.stop(5)
+        # what the store looks like when the server died between the confirm and the mark
+        with store.engine.begin() as conn:
+            conn.execute(update(callback_outbox).values(status="running", available_at=0.0))
+        restarted = RabbitDispatcher(store, amqp_url, topology=topology, owner="svc")
+        await restarted.start()
+        try:
+            await eventually(lambda: store.counts() == {"done": 1}, what="republished")
+            await eventually(lambda: worker.skipped == 1, what="the copy skipped")
+        finally:
+            await restarted.stop(5)
+    finally:
+        await worker.stop(5)
+    assert list(runs.values()) == [1]
