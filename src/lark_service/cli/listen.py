@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from ._common import user_errors
+
+if TYPE_CHECKING:
+    from ..longconn import LongConnection
 
 __all__ = ["listen"]
 
@@ -84,8 +91,8 @@ def listen(
     by the same handlers and dispatchers as `lark-service serve`. Keys and app credentials
     come from the same places (LARK_APP_ID / LARK_APP_SECRET or the app registry).
     SIGTERM/SIGINT stop it gracefully: frames being handled are acked first."""
-    import asyncio
     import contextlib
+    import importlib.util
     import signal
 
     from ..callbacks.handler import CallbackHandler, ServerConfig
@@ -93,13 +100,10 @@ def listen(
     from ..logging import configure_logging
     from ..longconn import LongConnection, LongConnectionConfig
 
-    try:
-        import google.protobuf  # noqa: F401
-        import websockets  # noqa: F401
-    except ImportError:
+    if not all(importlib.util.find_spec(m) for m in ("websockets", "google.protobuf")):
         raise click.ClickException(
             "listen needs the longconn extra: pip install 'lark-service[longconn]'"
-        ) from None
+        )
 
     configure_logging(log_level)
     router = load_routers(handlers)
@@ -157,10 +161,11 @@ def listen(
     asyncio.run(main())
 
 
-async def _health_server(connections: list[object], host: str, port: int) -> object:
+async def _health_server(
+    connections: Sequence[LongConnection], host: str, port: int
+) -> asyncio.Server:
     """A tiny HTTP server: ``/healthz`` (the process runs) and ``/readyz`` (every connection
     is up and the state database reachable), as JSON."""
-    import asyncio
     import json
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -169,16 +174,17 @@ async def _health_server(connections: list[object], host: str, port: int) -> obj
             while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
                 pass
             path = line.split(b" ")[1].decode() if line.count(b" ") >= 2 else "/"
+            body: dict[str, Any]
             if path == "/healthz":
                 status, body = 200, {"status": "ok"}
             elif path == "/readyz":
-                checks = [await c.readiness() for c in connections]  # type: ignore[attr-defined]
+                checks = [await c.readiness() for c in connections]
                 ready = all(ok for ok, _ in checks)
                 status = 200 if ready else 503
                 body = {
                     "status": "ok" if ready else "unavailable",
                     "apps": {
-                        str(getattr(c, "app_id", "")): detail
+                        str(c.app_id): detail
                         for c, (_, detail) in zip(connections, checks, strict=True)
                     },
                 }
