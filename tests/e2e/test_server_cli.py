@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from lark_service.callbacks import OutboxStore
 from lark_service.cli import cli
 from tests.callbacks._procs import ServeProcess
-from tests.callbacks._support import EK, VT, free_port, wait_until
+from tests.callbacks._support import EK, VT, wait_until
 from tests.callbacks.sample_handlers import read_effects
 
 APP = "cli_cbe2e"
@@ -71,13 +71,6 @@ def test_serve_with_missing_handlers_is_a_clean_error() -> None:
     result = CliRunner().invoke(cli, ["serve", "--handlers", "no_such_module_xyz:router"])
     assert result.exit_code == 1
     assert "cannot import handlers" in result.output and "Traceback" not in result.output
-
-
-def test_worker_without_a_broker_is_a_clean_error() -> None:
-    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
-    handlers = str(Path(__file__).resolve().parents[1] / "callbacks" / "sample_handlers.py")
-    result = CliRunner().invoke(cli, ["worker", "--handlers", handlers, "--amqp-url", url])
-    assert result.exit_code == 1 and "cannot connect to RabbitMQ" in result.output
 
 
 def test_outbox_dlq_list_and_replay(tmp_path: Path) -> None:

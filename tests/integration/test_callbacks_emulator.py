@@ -156,7 +156,7 @@ def test_card_update_token_rules(lark_emulator: Any, setup: dict[str, Any]) -> N
     router.card_action()(lambda e: tokens.append(e.token))
     app = create_app(router, keys=setup["keys"], database_url=setup["db"])
     with ServerThread(app, port=setup["port"]):
-        click(lark_emulator, setup["message_id"], value={"x": 1})
+        click(lark_emulator, setup["message_id"], value={"action": "approve"})
     (token,) = tokens
     from lark_service.errors import APIError
 
@@ -189,7 +189,7 @@ def test_expired_card_token(lark_emulator: Any, setup: dict[str, Any]) -> None:
     with ServerThread(
         create_app(router, keys=setup["keys"], database_url=setup["db"]), port=setup["port"]
     ):
-        click(lark_emulator, setup["message_id"], value={})
+        click(lark_emulator, setup["message_id"], value={"action": "approve"})
     lark_emulator.advance_clock(30 * 60 + 1)
     from lark_service.errors import APIError
 
@@ -233,7 +233,7 @@ def test_feishu_repushes_after_a_non_200_answer(lark_emulator: Any, setup: dict[
     app = create_app(router, keys=setup["keys"], dispatcher=FlakyDispatcher(inner))
     emu = lark_emulator.url
     with ServerThread(app, port=setup["port"]):
-        first = click(lark_emulator, setup["message_id"], value={"a": 1})
+        first = click(lark_emulator, setup["message_id"], value={"action": "approve"})
         assert first["status"] == 503 and runs == []
         assert httpx.post(f"{emu}/_emulator/callbacks/repush", json={}).json() == {"pushed": []}
         lark_emulator.advance_clock(15)
@@ -248,7 +248,7 @@ def test_feishu_repushes_after_a_non_200_answer(lark_emulator: Any, setup: dict[
 def test_repush_gives_up_after_the_schedule(lark_emulator: Any, setup: dict[str, Any]) -> None:
     # nobody listens on the callback port: every push fails
     emu = lark_emulator.url
-    first = click(lark_emulator, setup["message_id"], value={})
+    first = click(lark_emulator, setup["message_id"], value={"action": "approve"})
     assert first["status"] is None
     for seconds in (15, 300, 3600, 6 * 3600):
         lark_emulator.advance_clock(seconds)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         StorageUnavailableError,
         Submission,
     )
+    from .execution import HandlerOutcome, run_handler
     from .handler import CallbackAnswer, CallbackHandler
     from .keys import CallbackKeys, KeyLookup, RegistryKeys, StaticKeys, keys_from_settings
     from .models import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     )
     from .rabbitmq import RabbitDispatcher, RabbitTopology, RabbitWorker
     from .router import ANY, CallbackRouter, CardResponse, HandlerContext, Toast
+    from .schedule import DEFAULT_RETRY_SCHEDULE, RetrySchedule
     from .store import OutboxItem, OutboxStore
     from .verify import CallbackVerifier, VerifiedCallback
 
@@ -62,6 +64,10 @@ _LAZY = {
     "CardContext": ".models",
     "CardResponse": ".router",
     "CardUpdater": ".dispatch",
+    "DEFAULT_RETRY_SCHEDULE": ".schedule",
+    "HandlerOutcome": ".execution",
+    "RetrySchedule": ".schedule",
+    "run_handler": ".execution",
     "Dispatcher": ".dispatch",
     "EventHeader": ".models",
     "GenericEvent": ".models",
@@ -88,6 +94,7 @@ _LAZY = {
 
 __all__ = [
     "ANY",
+    "DEFAULT_RETRY_SCHEDULE",
     "CallbackAnswer",
     "CallbackEvent",
     "CallbackHandler",
@@ -103,6 +110,7 @@ __all__ = [
     "EventHeader",
     "GenericEvent",
     "HandlerContext",
+    "HandlerOutcome",
     "InProcessDispatcher",
     "KeyLookup",
     "LegacyCardActionEvent",
@@ -114,6 +122,7 @@ __all__ = [
     "RabbitTopology",
     "RabbitWorker",
     "RegistryKeys",
+    "RetrySchedule",
     "StaticKeys",
     "StorageUnavailableError",
     "Submission",
@@ -121,6 +130,7 @@ __all__ = [
     "VerifiedCallback",
     "keys_from_settings",
     "parse_callback",
+    "run_handler",
 ]
 
 

@@ -70,6 +70,7 @@ from ..errors import (
     UnknownAppError,
 )
 from ..logging import get_logger
+from .schedule import DEFAULT_RETRY_SCHEDULE
 from .verify import (
     DEFAULT_MAX_BODY,
     DEFAULT_WINDOW,
@@ -118,8 +119,8 @@ class ServerConfig:
     reply_wait: float = 1.0
     """Seconds a card callback's answer waits for an in-process handler's toast/card."""
     workers: int = 8
-    max_attempts: int = 5
-    retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    max_attempts: int = DEFAULT_RETRY_SCHEDULE.max_attempts
+    retry_delays: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE.delays
     handler_timeout: float = 60.0
     shutdown_timeout: float = 10.0
     poll_interval: float = 1.0
@@ -209,7 +210,7 @@ def _make_dispatcher(
 
     assert url is not None
     fallback = in_process if config.inline_when_broker_down else None
-    return RabbitDispatcher(store, url, topology=topology, fallback=fallback)
+    return RabbitDispatcher(store, url, topology=topology, fallback=fallback, owner=router.name)
 
 
 class _Portal:
@@ -717,6 +718,8 @@ class CallbackHandler:
                 return CallbackAnswer(200, {"challenge": verified.challenge})
             try:
                 submission = await self.dispatcher.submit(verified)
+            except MalformedCallbackError as exc:  # undecodable: refused alone, the rest commit
+                return self._refuse(kind, verified.app_id, 400, "malformed", exc.msg)
             except StorageUnavailableError:
                 return self._refuse(
                     kind,
