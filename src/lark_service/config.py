@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # The scheduler's per-job LARK_SCHEDULER_<JOB>_INTERVAL|_CRON|_ENABLED live in
     # lark_service.scheduler.SchedulerSettings (same sources), not here.
 
+    accounts_url: str | None = None
+    """``LARK_ACCOUNTS_URL``: the OAuth accounts host of the user authorization page (default:
+    ``https://accounts.feishu.cn`` for Feishu, ``https://accounts.larksuite.com`` for Lark, and
+    the base URL itself for any other base, such as the emulator)."""
+
     gateway_enabled: bool = False
     """``LARK_GATEWAY_ENABLED``: ``serve`` also answers the HTTP gateway under ``/api/v1``."""
     gateway_key_secret: SecretStr | None = None

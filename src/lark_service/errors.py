@@ -23,6 +23,8 @@ LarkError
 │   ├── InvalidParameterError
 │   └── ServerError               5xx, "internal error", non-JSON error pages
 ├── UserTokenMissingError         no user token is stored for the user a call runs as
+│   └── AuthorizationRequiredError  the user must authorize (again): carries authorization_url
+├── AuthSessionExpiredError       an OAuth state expired (10 min) or was used: start again
 ├── LockTimeoutError              a token refresh lock was not acquired in time
 ├── StorageUnavailableError       the state database cannot be written (callbacks answer 503)
 ├── LongConnectionError           the long connection (WebSocket event mode) failed
@@ -64,7 +66,9 @@ __all__ = [
     "AppDisabledError",
     "AppNotFoundError",
     "AppNotSpecifiedError",
+    "AuthSessionExpiredError",
     "AuthenticationError",
+    "AuthorizationRequiredError",
     "CallbackError",
     "CodeRule",
     "ConfigError",
@@ -315,6 +319,30 @@ class DecryptError(CallbackError):
 class UserTokenMissingError(LarkError):
     """A call runs as a user (``as_user``) for whom no user access token is stored: the user
     must authorize the app first (user OAuth)."""
+
+
+class AuthorizationRequiredError(UserTokenMissingError):
+    """The user's authorization is missing or dead (a refresh token that expired, was used
+    or was revoked; the ``auth.user_access_token.revoked_v4`` event): the user must authorize
+    the app again. ``authorization_url`` is a fresh link for that (None when it could not be
+    made); ``open_id`` is the user."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        authorization_url: str | None = None,
+        open_id: str | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(msg, **kw)
+        self.authorization_url = authorization_url
+        self.open_id = open_id
+
+
+class AuthSessionExpiredError(LarkError):
+    """An OAuth authorization session (its ``state``) expired after 10 minutes, was already
+    used, or is unknown: start the authorization again (a new link or card)."""
 
 
 class StorageUnavailableError(LarkError):

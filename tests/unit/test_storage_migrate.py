@@ -68,7 +68,7 @@ def test_both_schemas_migrate_to_head_and_match_the_tables(sqlite_url: str) -> N
     ensure_schema(sqlite_url, "config")
     engine = ensure_schema(sqlite_url, "state")
     assert current(sqlite_url, "config") == head_revision("config") == "config_0001"
-    assert current(sqlite_url, "state") == head_revision("state") == "state_0003"
+    assert current(sqlite_url, "state") == head_revision("state") == "state_0004"
     names = set(inspect(engine).get_table_names())
     assert names >= CONFIG_TABLES | STATE_TABLES
     assert {"lark_config_alembic_version", "lark_state_alembic_version"} <= names

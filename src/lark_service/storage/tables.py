@@ -199,6 +199,9 @@ auth_sessions = Table(
     Column("created_at", Epoch, nullable=False),
     Column("expires_at", Epoch, nullable=False),
     Column("consumed_at", Epoch, nullable=True),
+    Column("code_verifier_enc", Text, nullable=True),  # PKCE (S256), encrypted
+    Column("scopes", Json, nullable=True),
+    Column("redirect_uri", Text, nullable=True),
     _one_of("method", AUTH_METHODS, "method"),
     Index("ix_auth_sessions_expires_at", "expires_at"),
 )
