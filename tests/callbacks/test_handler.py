@@ -4,6 +4,7 @@ and the key cache noticing a disabled app."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -15,10 +16,11 @@ from lark_service.callbacks import (
     CardResponse,
     StaticKeys,
     Toast,
+    crypto,
 )
 from lark_service.callbacks.simulate import card_action_payload, message_event_payload
 
-from ._support import APP, VT, FakeClock, sign, wait_until
+from ._support import APP, EK, VT, FakeClock, sign, wait_until
 
 
 @pytest.fixture
@@ -229,3 +231,32 @@ async def test_a_disabled_apps_callbacks_are_answered_404_within_two_seconds(
         for path_app in (APP, None):
             headers, body = sign(message_event_payload(APP, "b", verification_token=VT), clock)
             assert (await handler.ahandle("event", path_app, headers, body))[0] == 404
+
+
+def test_a_poison_callback_is_answered_400_and_the_next_one_is_stored(
+    handlers: list[CallbackHandler],
+    router: CallbackRouter,
+    keys: StaticKeys,
+    db_url: str,
+    clock: FakeClock,
+) -> None:
+    # a signed, well-formed payload whose text holds a lone surrogate cannot be stored: it is
+    # refused alone (400, so Feishu does not push it forever), and callbacks after it commit
+    texts: list[str] = []
+    router.event("im.message.receive_v1")(lambda e: texts.append(e.message.text))
+    handler = make(handlers, router, keys, db_url, clock)
+    with instrumentation.EventRecorder(prefix="callback.rejected") as rejected:
+        poison = message_event_payload(APP, "bad \ud800", verification_token=VT)
+        raw = json.dumps({"encrypt": crypto.encrypt(EK, json.dumps(poison).encode("ascii"))})
+        ts, nonce = str(int(clock())), "n1"
+        headers = {
+            "X-Lark-Request-Timestamp": ts,
+            "X-Lark-Request-Nonce": nonce,
+            "X-Lark-Signature": crypto.event_signature(ts, nonce, EK, raw.encode()),
+        }
+        status, answer = handler.handle("event", APP, headers, raw.encode())
+    assert status == 400, answer
+    assert [e["reason"] for e in rejected.events] == ["malformed"]
+    headers, body = sign(message_event_payload(APP, "fine", verification_token=VT), clock)
+    assert handler.handle("event", APP, headers, body) == (200, {"msg": "success"})
+    wait_until(lambda: texts == ["fine"], what="the handler")
