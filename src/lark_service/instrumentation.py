@@ -43,6 +43,16 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``callback.handled``       event_type, duration, outcome
 ``callback.failed``        event_type, error, attempt
 ``callback.dead_lettered`` event_type, reason
+``longconn.state``         state (``connecting``, ``connected``, ``reconnecting``, ``stopped``,
+                           ``failed``) of an app's long connection
+``longconn.reconnect``     reason (``dropped``, ``half_open``, ``connect_failed``), attempt,
+                           delay (s before the next attempt)
+``longconn.half_open``     ping_interval (a ping went unanswered: the socket is replaced)
+``longconn.frame``         type (``event``, ``card``, ``ping``, ``pong``), parts (a data frame
+                           once reassembled; ``sum`` parts)
+``longconn.ack``           kind (event/card), status (200 or 500 in the ack), sent (bool),
+                           latency (s from the frame's arrival to its ack)
+``longconn.reassembly_dropped``  reason (``expired``, ``overflow``): a split message given up
 ``drive.upload_resumed``   kind (media/file), parts_done, parts (a multipart upload continued
                            from its resume file)
 ``scheduler.job_started``  job (token_sweep, contact_sync, user_token_watch, cleanup,
