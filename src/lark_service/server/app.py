@@ -11,6 +11,8 @@ Routes::
                                      broker reachable
     GET  /metrics                    Prometheus metrics (the ``metrics`` extra; else 404),
                                      with the outbox depth and the contact cache size
+    GET  /status                     operators' HTML page (loopback only, or a Bearer
+                                     LARK_STATUS_TOKEN): see lark_service.server.status
     /api/v1/...                      the HTTP gateway, with ``gateway=True`` or
                                      ``LARK_GATEWAY_ENABLED`` (docs/gateway.md)
 
@@ -109,6 +111,14 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     _add_metrics_route(app, core)
+    from .status import add_status_route
+
+    add_status_route(
+        app,
+        settings=settings,
+        outbox=lambda: getattr(core.dispatcher, "store", None),
+        clock=clock,
+    )
     if _gateway_enabled(settings) if gateway is None else gateway:
         from ..gateway.app import mount_gateway
 
