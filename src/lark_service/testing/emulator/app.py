@@ -45,6 +45,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "lark_service.testing.emulator.routes_bitable",
     "lark_service.testing.emulator.routes_drive",
     "lark_service.testing.emulator.routes_sheets",
+    "lark_service.testing.emulator.routes_oauth",
+    "lark_service.testing.emulator.routes_apaas",
     "lark_service.testing.emulator.control",
 )
 """Modules whose ``routes(state)`` make up the emulator. Add yours here."""
