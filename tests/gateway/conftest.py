@@ -101,3 +101,57 @@ def gateway(emu: Emulator, keys: ApiKeyStore, clock: FakeClock) -> Iterator[Test
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+class LiveServer:
+    """The callback server with the gateway (``create_app(gateway=True)``) under uvicorn in a
+    thread, on a free port."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def start(self) -> LiveServer:
+        import time
+
+        import httpx
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture
+def live(emu: Emulator) -> Iterator[LiveServer]:
+    """``serve --gateway`` as a live server on the emulator (apps from the registry)."""
+    from lark_service.server import create_app
+
+    server = LiveServer(create_app(gateway=True, dispatcher="inprocess")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -12,6 +12,7 @@ pacing, error mapping) → the envelope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -19,7 +20,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Body, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
@@ -163,11 +164,49 @@ def create_gateway(
 
 
 def mount_gateway(app: FastAPI, **kw: Any) -> FastAPI:
-    """Mount the gateway at ``/api/v1`` in ``app`` (the callback server); the gateway app."""
+    """Serve the gateway at ``/api/v1`` in ``app`` (the callback server); the gateway app."""
     gateway_app = create_gateway(**kw)
-    app.mount(PREFIX, gateway_app)
-    app.state.gateway = gateway_app.state.gateway
+    # a middleware rather than app.mount(): Mount's pattern does not match every path (a
+    # newline in a path parameter), and the gateway must answer its own envelope for all
+    app.add_middleware(_GatewayDispatch, gateway_app=gateway_app)
+    gateway: Gateway = gateway_app.state.gateway
+    app.state.gateway = gateway
+    outer = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(parent: Any) -> AsyncIterator[Any]:
+        # a mounted app's own lifespan never runs: close the gateway's client with the server
+        async with outer(parent) as state:
+            try:
+                yield state
+            finally:
+                await gateway.aclose()
+
+    app.router.lifespan_context = lifespan
     return gateway_app
+
+
+class _GatewayDispatch:
+    """Send every request under ``/api/v1`` to the gateway app, as a mount would."""
+
+    def __init__(self, app: ASGIApp, gateway_app: ASGIApp) -> None:
+        self.app = app
+        self.gateway_app = gateway_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, root = scope["path"], scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path == PREFIX or path.startswith(PREFIX + "/"):
+                child = {
+                    **scope,
+                    "app_root_path": scope.get("app_root_path", root),
+                    "root_path": root + PREFIX,
+                }
+                await self.gateway_app(child, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 # -- request id and extra headers ----------------------------------------------------------
