@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
+
 from .. import instrumentation
 
 if TYPE_CHECKING:
@@ -274,7 +276,8 @@ def _left(ts: float | None, now: float, warn: float) -> str:
 
 def chart(values: list[int], *, label: str, colour: str, width: int = 360, height: int = 60) -> str:
     """An inline SVG bar chart of ``values`` (one bar per minute), no script."""
-    peak = max(values) if values and max(values) > 0 else 1
+    top = max(values) if values else 0
+    peak = top if top > 0 else 1
     bar = width / max(1, len(values))
     bars = []
     for i, value in enumerate(values):
@@ -286,7 +289,7 @@ def chart(values: list[int], *, label: str, colour: str, width: int = 360, heigh
     return (
         f'<svg class="chart" role="img" aria-label="{_e(label)}" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
-        f'<text x="2" y="10" font-size="10" fill="#555">{_e(label)} (max {peak}/min)</text>'
+        f'<text x="2" y="10" font-size="10" fill="#555">{_e(label)} (max {top}/min)</text>'
         + "".join(bars)
         + f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}" stroke="#999"/>'
         "</svg>"
@@ -428,7 +431,6 @@ def add_status_route(
     """Mount ``GET /status`` on ``app``. ``outbox()`` returns the handler's
     :class:`~lark_service.callbacks.store.OutboxStore` (or None); a scheduler running in the
     process is read from ``app.state.scheduler``."""
-    from fastapi import Request
     from fastapi.responses import HTMLResponse, PlainTextResponse
     from starlette.responses import Response
 
