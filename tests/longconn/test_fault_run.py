@@ -25,6 +25,7 @@ EVENTS = 2000
 DROPS = 10
 HALF_OPENS = 2
 PING, RECONNECT, NONCE = 0.5, 0.5, 0.3
+RATE = 200  # events/s pushed: a fault every ~0.75 s
 
 
 @pytest.mark.slow
@@ -43,7 +44,7 @@ def test_fault_run(emu: Emulator, tmp_path: Path) -> None:
     def feed() -> None:
         for i in range(EVENTS):
             pushes.append(ws.say(APP, f"event {i}"))
-            time.sleep(1 / 400)  # ~400 events/s
+            time.sleep(1 / RATE)
         fed.set()
 
     feeder = threading.Thread(target=feed, daemon=True)

@@ -422,9 +422,7 @@ class LongConnDomain:
                     conn = self.rng.choice(live)
                     push.attempts += 1
                     push.conn_id = conn.conn_id
-                    push.sent_at = now
-                    push.first_sent_at = push.first_sent_at or now
-                    push.deadline = now + self.ack_timeout
+                    push.deadline = float("inf")  # the ack timeout runs from the send
                     push.message_id = secrets.token_hex(12)
                     push.message_ids.append(push.message_id)
                     self.by_message_id[push.message_id] = push
@@ -472,6 +470,11 @@ class LongConnDomain:
                 await conn.ws.send(frame.SerializeToString())
             except Exception:
                 return  # the connection's handler re-queues it
+        with self.lock:
+            if not push.acked and push.conn_id == conn.conn_id:
+                push.sent_at = time.monotonic()
+                push.first_sent_at = push.first_sent_at or push.sent_at
+                push.deadline = push.sent_at + self.ack_timeout
 
     # -- faults ---------------------------------------------------------------------------------
 
