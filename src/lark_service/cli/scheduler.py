@@ -122,6 +122,9 @@ def run(metrics_port: int | None, log_level: str | None) -> None:
     from ..logging import configure_logging
 
     configure_logging(log_level)
+    from ..tracing import install_from_env
+
+    install_from_env()
     if metrics_port is not None:
         from ._metrics import start_metrics_server
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ._common import user_errors
@@ -95,6 +97,13 @@ def _delays(value: str) -> tuple[float, ...]:
     help="Also serve the HTTP gateway under /api/v1 for non-Python services (API keys: "
     "lark-service apikey). Default: LARK_GATEWAY_ENABLED.",
 )
+@click.option(
+    "--scheduler",
+    "with_scheduler",
+    is_flag=True,
+    help="Also run the periodic jobs here (lark-service scheduler run; each occurrence runs "
+    "once across every replica).",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def serve(
@@ -118,6 +127,7 @@ def serve(
     keep_alive_timeout: int,
     gateway: bool | None,
     log_level: str | None,
+    with_scheduler: bool = False,
 ) -> None:
     """Run the callback server: /callbacks/{app_id}/event, /callbacks/{app_id}/card,
     /healthz and /readyz (and with --gateway the HTTP gateway under /api/v1). SIGTERM/SIGINT
@@ -163,8 +173,9 @@ def serve(
     click.echo(f"lark-service: callbacks on http://{host}:{port}/callbacks/ ({len(router)} routes)")
     if getattr(app.state, "gateway", None) is not None:
         click.echo(f"lark-service: gateway on http://{host}:{port}/api/v1/ (openapi.json)")
+    served: Any = _with_scheduler(app) if with_scheduler else app
     uvicorn.run(
-        app,
+        served,
         host=host,
         port=port,
         log_level=(log_level or "warning").lower(),
@@ -172,3 +183,41 @@ def serve(
         timeout_graceful_shutdown=int(shutdown_timeout),
         **uvicorn_options(limits),
     )
+
+
+def _with_scheduler(app: Any) -> Any:
+    """``app`` with the scheduler running in a thread (shown on /status), stopped when the
+    server shuts down: after the app's own shutdown, before uvicorn exits, waiting for running
+    jobs (LARK_SCHEDULER_SHUTDOWN_TIMEOUT)."""
+    import asyncio
+    import threading
+
+    from ..scheduler import build_scheduler
+    from ..tracing import install_from_env
+
+    install_from_env()
+    scheduler = build_scheduler()
+    app.state.scheduler = scheduler
+    thread = threading.Thread(target=scheduler.run_forever, name="lark-scheduler", daemon=True)
+    thread.start()
+    click.echo(
+        "lark-service: scheduler running " + ", ".join(j.name for j in scheduler.enabled_jobs())
+    )
+
+    def stop() -> None:
+        scheduler.stop()
+        thread.join(scheduler.shutdown_timeout + 5)
+
+    async def served(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def send_then_stop(message: Any) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await asyncio.to_thread(stop)
+            await send(message)
+
+        await app(scope, receive, send_then_stop)
+
+    return served

@@ -357,6 +357,7 @@ class Scheduler:
                 hook()
             except Exception as exc:
                 logger.warning("scheduler: a shutdown hook failed: %s", _describe(exc))
+        logger.info("scheduler: stopped%s", "" if not pending else " (jobs still running)")
         return not pending
 
 
