@@ -58,6 +58,9 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``scheduler.job_started``  job (token_sweep, contact_sync, user_token_watch, cleanup,
                            health_check)
 ``scheduler.job_finished`` job, outcome (``ok``, ``failed``, ``skipped``), duration (s)
+                           and, for ``skipped``, reason (``elsewhere``: another replica
+                           has the occurrence; ``running``: the job still runs). Every
+                           replica emits both events for every occurrence it considers
 =========================  ====================================================================
 
 ``callback.dispatched``'s ``dispatcher`` is ``inprocess`` or ``rabbitmq`` (sent once the broker
