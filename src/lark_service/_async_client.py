@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from .chats._async_client import AsyncChatsClient
     from .contact._async_client import AsyncContactClient
     from .docs._async_client import AsyncDocsClient
-    from .sheets._async_client import AsyncSheetsClient
     from .messaging import AsyncMessagingClient
+    from .sheets._async_client import AsyncSheetsClient
 
 __all__ = ["AsyncLarkClient"]
 
@@ -67,6 +67,14 @@ class AsyncLarkClient:
         clock: Clock | None = None,
     ) -> None:
         _check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
+        _check_types(
+            settings=(settings, Settings, "a Settings"),
+            retry=(retry, RetryPolicy, "a RetryPolicy"),
+            pacing=(pacing, PacingTable, "a PacingTable"),
+        )
+        for seconds in (timeout, connect_timeout):
+            if seconds is not None:
+                RequestOptions(timeout=seconds)  # the per-call check of a number of seconds
         self.settings = settings or get_settings()
         self._apps = AppResolver(
             self.settings,
@@ -147,16 +155,10 @@ class AsyncLarkClient:
         :meth:`as_user`. Cheap to create per call. Closing either one closes the shared
         connections.
         """
-        if timeout is not None:
-            timeout_value: httpx.Timeout | None = make_timeout(
-                min(self._timeout.connect or timeout, timeout), timeout
-            )
-        else:
-            timeout_value = None
         return self._with(
             self.options.merge(
                 retry=retry,
-                timeout=timeout_value,
+                timeout=timeout,
                 app_id=app_id,
                 user=user,
                 idempotent=idempotent,
@@ -278,6 +280,14 @@ class AsyncLarkClient:
 
 # True here, False in the generated sync twin (whose resources' _request is a plain function)
 _IS_ASYNC = inspect.iscoroutinefunction(AsyncResource._request)
+
+
+def _check_types(**values: tuple[object, type, str]) -> None:
+    for name, (value, kind, want) in values.items():
+        if value is not None and not isinstance(value, kind):
+            raise errors.ValidationError(
+                f"{name} must be {want}, not {type(value).__name__}", field=name
+            )
 
 
 def _check_arguments(**values: object) -> None:

@@ -25,7 +25,7 @@ from ._app import AppCredentials, AppResolver
 from ._http import ApiResponse, TokenKind, parse_response, transport_error
 from ._options import RequestOptions
 from ._pacing import Pacer, PacingRoute
-from ._paths import check_method
+from ._paths import check_method, route_of
 from ._retry import RetryPolicy
 from .credentials import AsyncCredentialPool, TokenKey, TokenRecord
 
@@ -229,7 +229,7 @@ class AsyncPipeline:
             return await self._attempts(
                 app,
                 method,
-                path,
+                route_of(path),  # what events (logs, metrics) show: the path without ids
                 options,
                 request_id=request_id,
                 url=url,
@@ -490,6 +490,8 @@ def _build(
     timeout: httpx.Timeout,
 ) -> httpx.Request:
     """The request, or a ValidationError when the arguments cannot make one (nothing sent)."""
+    if files:
+        _check_files(files)
     try:
         return http.build_request(
             method,
@@ -501,12 +503,28 @@ def _build(
             headers=headers,
             timeout=timeout,
         )
-    except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
+    except (httpx.InvalidURL, UnicodeError, TypeError, ValueError, AttributeError) as exc:
         raise errors.ValidationError(
             f"the request cannot be encoded: {type(exc).__name__}: {str(exc)[:200]}",
             hint="Check the ids, params, headers and body: text must be valid Unicode "
             "(no lone surrogates) and JSON-serialisable.",
         ) from None
+
+
+def _check_files(files: Mapping[str, Any]) -> None:
+    """Multipart parts are read while sending: refuse what cannot be read now."""
+
+    def readable(content: object) -> bool:
+        return isinstance(content, (bytes, bytearray, str)) or hasattr(content, "read")
+
+    for name, part in files.items():
+        content = part[1] if isinstance(part, tuple) and len(part) >= 2 else part
+        if not readable(content):
+            raise errors.ValidationError(
+                f"files[{name!r}] must be bytes, a binary file or (file_name, bytes[, type]), "
+                f"not {type(content).__name__}",
+                field="files",
+            )
 
 
 def _finished(

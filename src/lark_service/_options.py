@@ -60,6 +60,9 @@ class RequestOptions:
     error_family: str | None = None
     error_context: ErrorContext | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        _check(self)
+
     def merge(self, **changes: Any) -> RequestOptions:
         """These options with every change that is not None applied (``headers`` may be a
         mapping; it is added to the current headers)."""
@@ -68,7 +71,7 @@ class RequestOptions:
             return self
         headers = values.get("headers")
         if isinstance(headers, Mapping):
-            values["headers"] = (*self.headers, *((str(k), str(v)) for k, v in headers.items()))
+            values["headers"] = (*self.headers, *headers.items())
         if values.get("user") is not None and "token" not in values:
             values["token"] = "user"
         return dataclasses.replace(self, **values)
@@ -77,3 +80,42 @@ class RequestOptions:
     def token_kind(self) -> TokenKind | None:
         """The token the call needs (``user`` whenever a user is named)."""
         return "user" if self.user is not None and self.token is not None else self.token
+
+
+_TOKENS = ("tenant", "app", "user", None)
+
+
+def _check(options: RequestOptions) -> None:
+    """Refuse option values of the wrong type now, with a ValidationError, rather than as an
+    untyped error deep in httpx or the token store (or silently, for a misspelt flag)."""
+    from ._retry import RetryPolicy
+    from .errors import ValidationError
+
+    def bad(name: str, want: str, value: object) -> ValidationError:
+        shown = repr(value) if len(repr(value)) <= 60 else type(value).__name__
+        return ValidationError(f"{name} must be {want}, not {shown}", field=name)
+
+    for name in ("app_id", "user", "pacing_key", "error_family"):
+        value = getattr(options, name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise bad(name, "a non-empty string", value)
+    if options.token not in _TOKENS:
+        raise bad("token", "'tenant', 'app', 'user' or None", options.token)
+    if options.retry is not None and not isinstance(options.retry, RetryPolicy):
+        raise bad("retry", "a RetryPolicy (e.g. NO_RETRY)", options.retry)
+    timeout = options.timeout
+    if timeout is not None and not isinstance(timeout, httpx.Timeout):
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise bad("timeout", "a number of seconds", timeout)
+        if not 0 < timeout < float("inf"):
+            raise bad("timeout", "a positive, finite number of seconds", timeout)
+    for name in ("idempotent", "pace"):
+        if not isinstance(getattr(options, name), bool):
+            raise bad(name, "True or False", getattr(options, name))
+    if not isinstance(options.headers, tuple) or not all(
+        isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+        for pair in options.headers
+    ):
+        raise bad("headers", "a mapping of header names to strings", options.headers)
+    if options.error_context is not None and not callable(options.error_context):
+        raise bad("error_context", "a callable", options.error_context)

@@ -22,11 +22,13 @@ __all__ = [
     "HTTP_METHODS",
     "MAX_ID_LENGTH",
     "MAX_PATH_LENGTH",
+    "ApiPath",
     "api_path",
     "check_method",
     "check_raw_path",
     "file_inside",
     "path_id",
+    "route_of",
     "safe_file_name",
 ]
 
@@ -63,7 +65,19 @@ def path_id(value: object, field: str) -> str:
     return quote(text, safe="")
 
 
-def api_path(template: str, /, **ids: object) -> str:
+class ApiPath(str):
+    """A path made by :func:`api_path`: the string itself, and the ``template`` it was made
+    from (what logs and metrics show: ``/open-apis/im/v1/chats/{chat_id}``, no ids)."""
+
+    template: str
+
+    def __new__(cls, value: str, template: str) -> ApiPath:
+        path = super().__new__(cls, value)
+        path.template = template
+        return path
+
+
+def api_path(template: str, /, **ids: object) -> ApiPath:
     """``template`` with each ``{name}`` replaced by the checked, encoded ``ids[name]``:
     ``api_path("/open-apis/im/v1/chats/{chat_id}", chat_id=chat_id)``."""
 
@@ -71,7 +85,19 @@ def api_path(template: str, /, **ids: object) -> str:
         name = match.group(1)
         return path_id(ids[name], name)
 
-    return _FIELD.sub(fill, template)
+    return ApiPath(_FIELD.sub(fill, template), template)
+
+
+_STATIC = re.compile(r"(v\d+|[a-z]+(?:[_-][a-z]+)*)")
+
+
+def route_of(path: str) -> str:
+    """The path without its ids, for logs and metrics: an :class:`ApiPath`'s template, else
+    every segment that is not a plain lower-case word (``om_8a…``, ``doxcnAb…``) as ``{id}``."""
+    template = getattr(path, "template", None)
+    if isinstance(template, str):
+        return template
+    return "/".join(s if not s or _STATIC.fullmatch(s) else "{id}" for s in path.split("/"))
 
 
 def check_method(method: object) -> str:

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from .chats._sync_client import ChatsClient
     from .contact._sync_client import ContactClient
     from .docs._sync_client import DocsClient
-    from .sheets._sync_client import SheetsClient
     from .messaging import MessagingClient
+    from .sheets._sync_client import SheetsClient
 
 __all__ = ["LarkClient"]
 
@@ -68,6 +68,14 @@ class LarkClient:
         clock: Clock | None = None,
     ) -> None:
         _check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
+        _check_types(
+            settings=(settings, Settings, "a Settings"),
+            retry=(retry, RetryPolicy, "a RetryPolicy"),
+            pacing=(pacing, PacingTable, "a PacingTable"),
+        )
+        for seconds in (timeout, connect_timeout):
+            if seconds is not None:
+                RequestOptions(timeout=seconds)  # the per-call check of a number of seconds
         self.settings = settings or get_settings()
         self._apps = AppResolver(
             self.settings,
@@ -148,16 +156,10 @@ class LarkClient:
         :meth:`as_user`. Cheap to create per call. Closing either one closes the shared
         connections.
         """
-        if timeout is not None:
-            timeout_value: httpx.Timeout | None = make_timeout(
-                min(self._timeout.connect or timeout, timeout), timeout
-            )
-        else:
-            timeout_value = None
         return self._with(
             self.options.merge(
                 retry=retry,
-                timeout=timeout_value,
+                timeout=timeout,
                 app_id=app_id,
                 user=user,
                 idempotent=idempotent,
@@ -279,6 +281,14 @@ class LarkClient:
 
 # True here, False in the generated sync twin (whose resources' _request is a plain function)
 _IS_ASYNC = inspect.iscoroutinefunction(Resource._request)
+
+
+def _check_types(**values: tuple[object, type, str]) -> None:
+    for name, (value, kind, want) in values.items():
+        if value is not None and not isinstance(value, kind):
+            raise errors.ValidationError(
+                f"{name} must be {want}, not {type(value).__name__}", field=name
+            )
 
 
 def _check_arguments(**values: object) -> None:

@@ -76,15 +76,6 @@ def only_lark_errors(call: Callable[[], Any]) -> None:
         call()
 
 
-LONE_SURROGATE_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="messaging/_build.py _check_size encodes the JSON content (ensure_ascii=False) to "
-    "UTF-8: text with a lone surrogate escapes as UnicodeEncodeError; reported to the lead",
-)
-
-
-@LONE_SURROGATE_BUG
 @HYPOTHESIS
 @given(receive_id=values, text=values)
 @example(receive_id="ou_1", text="\ud800")
@@ -92,7 +83,6 @@ def test_send_text_message(lark: LarkClient, receive_id: Any, text: Any) -> None
     only_lark_errors(lambda: lark.messaging.send_text_message(receive_id, text))
 
 
-@LONE_SURROGATE_BUG
 @pytest.mark.parametrize(
     "call",
     [
@@ -186,79 +176,58 @@ def test_a_client_with_a_bad_app_or_secret_raises_a_lark_error(
     pytest.fail(f"{client_class.__name__}({app_id!r}, app_secret={app_secret!r}) was accepted")
 
 
-def _bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason + " (reported to the lead)")
-
-
 OPTION_CASES = [
     pytest.param(
         lambda c: c.with_options(timeout="5").chats.get_chat("oc_platform"),
         id="with_options-timeout-str",
-        marks=_bug("TypeError: '<' not supported between 'str' and 'float'"),
     ),
     pytest.param(
         lambda c: c.with_options(timeout=-1).chats.get_chat("oc_platform"),
         id="with_options-timeout-negative",
-        marks=_bug("ValueError: Timeout value out of range (from the socket layer)"),
     ),
     pytest.param(
         lambda c: c.with_options(timeout=float("nan")).chats.get_chat("oc_platform"),
         id="with_options-timeout-nan",
-        marks=_bug("ValueError: Invalid value NaN"),
     ),
     pytest.param(
         lambda c: c.with_options(headers="x").chats.get_chat("oc_platform"),
         id="with_options-headers-str",
-        marks=_bug("ValueError: dictionary update sequence element #0 has length 1"),
     ),
     pytest.param(
         lambda c: c.with_options(retry="x").chats.get_chat("oc_platform"),
         id="with_options-retry-str",
-        marks=_bug("accepted; AttributeError 'str' has no 'decide' at the first failure"),
     ),
     pytest.param(
         lambda c: c.with_options(user=5).chats.get_chat("oc_platform"),
         id="with_options-user-int",
-        marks=_bug(
-            "with_options(user=5) is not checked as as_user() is: the SQL token store raises "
-            "TypeError on the int subject, is marked unreachable (breaker) and the call ends "
-            "in UserTokenMissingError"
-        ),
     ),
     pytest.param(
         lambda c: c.request("GET", "/open-apis/im/v1/chats", timeout="5"),
         id="request-timeout-str",
-        marks=_bug("TypeError: '<' not supported between 'str' and 'float'"),
     ),
     pytest.param(
         lambda c: c.request("GET", "/open-apis/im/v1/chats", timeout=-1),
         id="request-timeout-negative",
-        marks=_bug("ValueError: Timeout value out of range"),
     ),
     pytest.param(
         lambda c: c.request("GET", "/open-apis/im/v1/chats", headers="x"),
         id="request-headers-str",
-        marks=_bug("ValueError: dictionary update sequence element #0 has length 1"),
     ),
     pytest.param(
         lambda c: c.request("POST", "/open-apis/im/v1/images", files={"image": 5}),
         id="request-files-int",
-        marks=_bug("AttributeError: 'int' object has no attribute 'read'"),
     ),
     pytest.param(
         lambda c: c.messaging.upload_image("x" * 100_000),
         id="upload_image-100k-path",
-        marks=_bug("OSError: [Errno 36] File name too long"),
     ),
     pytest.param(
         lambda c: c.messaging.send_image_message("ou_alice", "x" * 100_000),
         id="send_image_message-100k-path",
-        marks=_bug("OSError: [Errno 36] File name too long"),
     ),
     pytest.param(
         lambda c: c.messaging.send_batch(["ou_alice"], "\ud800"),
         id="send_batch-lone-surrogate",
-        marks=_bug("UnicodeEncodeError from messaging/_build.py _check_size"),
     ),
 ]
 
@@ -281,8 +250,8 @@ def test_good_option_values_are_accepted(lark: LarkClient) -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        pytest.param({"retry": "x"}, marks=_bug("AttributeError at the first failure")),
-        pytest.param({"settings": "x"}, marks=_bug("AttributeError: 'str' has no 'base_url'")),
+        {"retry": "x"},
+        {"settings": "x"},
         {"http_backend": 5},
         {"base_url": "ftp://x"},
     ],

@@ -203,7 +203,13 @@ def _check_size(msg_type: str, body: Mapping[str, Any]) -> None:
     limit = _LIMITS.get(msg_type)
     if limit is None:
         return
-    size = len(str(body["content"]).encode("utf-8"))
+    try:
+        size = len(str(body["content"]).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"the {msg_type} content is not valid Unicode text (it holds a lone surrogate)",
+            field="content",
+        ) from None
     if size > limit:
         raise ValidationError(
             f"the {msg_type} content is {size:,} bytes; Feishu accepts at most "

@@ -145,7 +145,14 @@ def is_file_key(value: object) -> bool:
 
 
 def _looks_like_path(value: str) -> bool:
-    return any(c in value for c in "/\\.") or Path(value).exists()
+    return any(c in value for c in "/\\.") or _exists(Path(value))
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte: not a file of ours
+        return False
 
 
 def sniff_image_format(data: bytes) -> ImageFormat | None:
@@ -201,21 +208,37 @@ def _ooxml_type(data: bytes) -> FileType | None:
     return None
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _read(source: MediaSource, *, what: str, limit: int, rule: str) -> tuple[bytes, str | None]:
     """The bytes of ``source`` and its file name (when it is a path), size-checked."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), None
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
+        if not _is_file(path):
             raise ValidationError(
-                f"{what} {str(source)!r} is neither an existing file nor a "
+                f"{what} {_short(str(source))!r} is neither an existing file nor a "
                 f"{'image_key (img_…)' if what == 'image' else 'file_key (file_…)'}; {rule}",
                 field=what,
             )
-        size = path.stat().st_size
-        _check_size(size, what=what, limit=limit, rule=rule, label=path.name)
-        data, name = path.read_bytes(), path.name
+        try:
+            size = path.stat().st_size
+            _check_size(size, what=what, limit=limit, rule=rule, label=path.name)
+            data, name = path.read_bytes(), path.name
+        except OSError as exc:
+            raise ValidationError(
+                f"{what} {path.name[:80]!r} cannot be read: {exc.strerror or exc}", field=what
+            ) from None
     elif hasattr(source, "read"):
         raw = source.read(limit + 1)
         if not isinstance(raw, bytes):
