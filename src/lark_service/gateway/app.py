@@ -103,6 +103,9 @@ class Gateway:
         return found
 
     async def authenticate(self, key: str | None) -> ApiKey:
+        found = self.keys.authenticate_cached(key)  # no I/O: stays on the event loop
+        if found is not None:
+            return found
         return await asyncio.to_thread(self.keys.authenticate, key)
 
     async def take(self, record: ApiKey) -> Take | None:

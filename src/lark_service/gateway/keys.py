@@ -315,6 +315,28 @@ class ApiKeyStore:
         self._touch(record, now)
         return record
 
+    def authenticate_cached(self, key: str | None) -> ApiKey | None:
+        """:meth:`authenticate` when it needs no database (the key's row is cached and its
+        last use was recorded less than a minute ago); None when it would (then call
+        :meth:`authenticate`, off the event loop). Raises as :meth:`authenticate` does."""
+        match = _KEY_RE.match(key or "")
+        if match is None:
+            return self.authenticate(key)  # refused without any I/O
+        now = self.clock()
+        with self._lock:
+            cached = self._cache.get(match.group(1))
+            if cached is None or cached[0] <= now:
+                return None
+            record = cached[1]
+            if record is not None and now - self._touched.get(record.id, 0.0) >= _TOUCH_EVERY:
+                return None
+        if record is None or not hmac.compare_digest(record.key_hash, self._hash(key or "")):
+            raise errors.AuthenticationError("the API key is unknown")
+        state = record.status(now)
+        if state != "active":
+            raise errors.AuthenticationError(f"the API key is {state}")
+        return record
+
     def _load(self, prefix: str) -> ApiKey | None:
         from sqlalchemy import select
 

@@ -1,0 +1,345 @@
+"""Gateway: the cost of going through ``/api/v1`` instead of the Python client, and 20 API
+keys hammering one server.
+
+**Overhead.** A minimal local Feishu (``_server.LocalFeishu``: tokens and ``im/v1/messages``,
+answering immediately, in its own process) serves both sides:
+
+- *direct*: ``AsyncLarkClient.messaging.send_text_message`` in this process, one at a time;
+- *gateway*: ``POST /api/v1/messages`` with an API key to a gateway server in **its own
+  process** (uvicorn), one at a time, over a keep-alive connection.
+
+Reported: p50/p99 of each and the added latency (gateway - direct); the gateway server's CPU
+per request (its process's user+system time / requests); and the gateway's throughput with
+64 requests in flight. Feishu's pacing is switched off on both sides here (it would cap
+everything at 50/s per app): this measures the gateway, not Feishu's limits. Targets: added
+p50 < 2 ms, >= 500 sends/s.
+
+**20 keys hammering.** The emulator (Feishu's send limits enforced: 50/s per app, 5/s per
+receiver, 1000/min per app) behind a gateway server (in-process thread) with the pipeline's
+default pacing; 20 keys over 4 apps, rates 5 to 13/s (bursts equal to the rate: 45/s and a
+first-second burst of 90 per app, above Feishu's 50/s, so the pacing underneath is
+exercised), each hammered by 8 concurrent senders for ``--seconds`` (5). Reported per key:
+answers 200 versus ``burst + rate x seconds`` (must be within 5 %), 429s, any 5xx (must be
+none); per app: Feishu rate-limit answers from the emulator (must be none).
+
+``--quick``: 300 sequential sends instead of 1,000 and 3 s of hammering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _harness import machine_line, quick
+from _server import APP_ID, APP_SECRET, LocalFeishu
+
+CHAT = "oc_bench"
+
+
+# -- the gateway server process ----------------------------------------------------------
+
+
+def serve(port: int, feishu_url: str) -> None:
+    """Run in the child: the gateway alone under uvicorn, Feishu pacing off."""
+    import uvicorn
+
+    from lark_service import AsyncLarkClient
+    from lark_service._pacing import PacingTable
+    from lark_service.config import get_settings
+    from lark_service.gateway.app import create_gateway
+
+    settings = get_settings()
+    client = AsyncLarkClient(
+        APP_ID, APP_SECRET, base_url=feishu_url, settings=settings, pacing=PacingTable.unlimited()
+    )
+    app = create_gateway(settings, client=client)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def direct_latencies(feishu_url: str, n: int) -> list[float]:
+    from lark_service import AsyncLarkClient
+    from lark_service._pacing import PacingTable
+
+    async with AsyncLarkClient(
+        APP_ID, APP_SECRET, base_url=feishu_url, pacing=PacingTable.unlimited()
+    ) as client:
+        for _ in range(50):
+            await client.messaging.send_text_message(CHAT, "warm")
+        out = []
+        for i in range(n):
+            start = time.perf_counter()
+            await client.messaging.send_text_message(CHAT, f"direct {i}")
+            out.append(time.perf_counter() - start)
+        return out
+
+
+async def gateway_latencies(url: str, key: str, n: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as http:
+        for _ in range(50):
+            (
+                await http.post("/messages", json={"receive_id": CHAT, "content": "warm"})
+            ).raise_for_status()
+        out = []
+        for i in range(n):
+            start = time.perf_counter()
+            answer = await http.post("/messages", json={"receive_id": CHAT, "content": f"gw {i}"})
+            out.append(time.perf_counter() - start)
+            assert answer.status_code == 200, answer.text
+        return out
+
+
+async def gateway_throughput(url: str, key: str, seconds: float, in_flight: int) -> float:
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    done = 0
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                answer = await http.post("/messages", json={"receive_id": CHAT, "content": "t"})
+                assert answer.status_code == 200, answer.text
+                done += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        return done / (time.perf_counter() - start)
+
+
+def overhead(n: int) -> dict[str, Any]:
+    from lark_service.config import get_settings
+    from lark_service.gateway.keys import ApiKeyStore
+
+    with LocalFeishu() as feishu:
+        key = (
+            ApiKeyStore.from_settings(get_settings())
+            .create("bench", apps=[APP_ID], scopes=["messages:send"])
+            .key
+        )
+        port = free_port()
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port), feishu.url],
+            env=dict(os.environ),
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(url + "openapi.json", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            direct = asyncio.run(direct_latencies(feishu.url, n))
+            cpu_before = cpu_seconds(child.pid)
+            through = asyncio.run(gateway_latencies(url, key, n))
+            cpu_per_request = (cpu_seconds(child.pid) - cpu_before) / (n + 50)
+            throughput = asyncio.run(gateway_throughput(url, key, 3.0, 64))
+        finally:
+            child.terminate()
+            child.wait(10)
+    return {
+        "direct_p50": pct(direct, 0.5),
+        "direct_p99": pct(direct, 0.99),
+        "gateway_p50": pct(through, 0.5),
+        "gateway_p99": pct(through, 0.99),
+        "added_p50": pct(through, 0.5) - pct(direct, 0.5),
+        "added_p99": pct(through, 0.99) - pct(direct, 0.99),
+        "cpu_per_request": cpu_per_request,
+        "throughput": throughput,
+    }
+
+
+# -- 20 keys hammering ---------------------------------------------------------------------
+
+
+def hammer(seconds: float) -> dict[str, Any]:
+    import threading
+
+    import uvicorn
+
+    from lark_service import AsyncLarkClient
+    from lark_service.apps import AppRegistry
+    from lark_service.config import get_settings
+    from lark_service.gateway.app import create_gateway
+    from lark_service.gateway.keys import ApiKeyStore
+    from lark_service.storage.crypto import generate_key
+    from lark_service.testing import Emulator
+    from lark_service.testing.emulator.routes_im import im_state
+
+    os.environ["LARK_CONFIG_ENCRYPTION_KEY"] = generate_key()
+    apps = [f"cli_hammer_{i}" for i in range(4)]
+    chats = [f"oc_hammer_{i}" for i in range(40)]
+    with Emulator() as emu:
+        registry = AppRegistry.from_settings(get_settings())
+        for app_id in apps:
+            emu.add_app(app_id, "s-" + app_id)
+            registry.add_app(app_id, "s-" + app_id, domain=emu.url)
+        for chat in chats:
+            emu.add_chat(chat, chat)
+        im_state(emu).set_rate_limits(per_app=50, per_receiver=5, per_app_per_minute=1000)
+        store = ApiKeyStore.from_settings(get_settings())
+        rates = [5, 7, 9, 11, 13]
+        keys: list[tuple[str, str, float]] = []
+        for i, app_id in enumerate(apps):
+            for j, rate in enumerate(rates):
+                made = store.create(
+                    f"k{i}{j}", apps=[app_id], scopes=["messages:send"], rate=float(rate)
+                )
+                keys.append((made.key, app_id, float(rate)))
+        settings = get_settings()
+        app = create_gateway(settings, client=AsyncLarkClient(settings=settings))
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            results = asyncio.run(_hammer(url, keys, chats, seconds))
+        finally:
+            server.should_exit = True
+            thread.join(10)
+        limited = {
+            app_id: len(emu.requests(app_id=app_id, code=99991400))
+            + len(emu.requests(app_id=app_id, code=230020))
+            for app_id in apps
+        }
+        sent = {app_id: len(emu.messages(app_id=app_id)) for app_id in apps}
+    return {"keys": results, "feishu_limited": limited, "sent": sent, "seconds": seconds}
+
+
+async def _hammer(
+    url: str, keys: list[tuple[str, str, float]], chats: list[str], seconds: float
+) -> list[dict[str, Any]]:
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        async def one_key(index: int, key: str, app_id: str, rate: float) -> dict[str, Any]:
+            counts: dict[int, int] = {}
+            headers = {"Authorization": f"Bearer {key}"}
+            turn = 0
+
+            async def sender() -> None:
+                nonlocal turn
+                while time.perf_counter() < deadline:
+                    turn += 1
+                    chat = chats[(index * 7 + turn) % len(chats)]
+                    answer = await http.post(
+                        "/messages",
+                        json={"receive_id": chat, "content": "hammer"},
+                        headers=headers,
+                    )
+                    counts[answer.status_code] = counts.get(answer.status_code, 0) + 1
+                    if answer.status_code == 429:
+                        await asyncio.sleep(0.02)
+
+            await asyncio.gather(*(sender() for _ in range(8)))
+            expected = rate + rate * seconds  # burst + rate x time
+            return {
+                "app": app_id,
+                "rate": rate,
+                "ok": counts.get(200, 0),
+                "expected": expected,
+                "ratio": counts.get(200, 0) / expected,
+                "refused": counts.get(429, 0),
+                "server_errors": sum(v for k, v in counts.items() if k >= 500),
+                "other": {k: v for k, v in counts.items() if k not in (200, 429) and k < 500},
+            }
+
+        return await asyncio.gather(
+            *(one_key(i, key, app_id, rate) for i, (key, app_id, rate) in enumerate(keys))
+        )
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sends", type=int, default=None)
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--serve", nargs=2, metavar=("PORT", "FEISHU_URL"))
+    args, _ = parser.parse_known_args(argv)
+    if args.serve:
+        serve(int(args.serve[0]), args.serve[1])
+        return 0
+    short = args.quick or quick(argv)
+    n = args.sends or (300 if short else 1000)
+    seconds = args.seconds or (3.0 if short else 5.0)
+    home = tempfile.mkdtemp(prefix="lark-bench-gateway-")
+    os.environ["LARK_HOME"] = home
+    print(f"# gateway benchmark ({machine_line()})")
+    o = overhead(n)
+    ms = 1000.0
+    print(f"direct  p50 {o['direct_p50'] * ms:6.2f} ms  p99 {o['direct_p99'] * ms:6.2f} ms")
+    print(f"gateway p50 {o['gateway_p50'] * ms:6.2f} ms  p99 {o['gateway_p99'] * ms:6.2f} ms")
+    print(
+        f"added   p50 {o['added_p50'] * ms:6.2f} ms  p99 {o['added_p99'] * ms:6.2f} ms  "
+        f"(target p50 < 2 ms: {'met' if o['added_p50'] < 0.002 else 'NOT met'})"
+    )
+    print(f"gateway server CPU per request: {o['cpu_per_request'] * ms:.2f} ms")
+    print(
+        f"gateway throughput, 64 in flight: {o['throughput']:.0f} sends/s "
+        f"(target >= 500: {'met' if o['throughput'] >= 500 else 'NOT met'})"
+    )
+    h = hammer(seconds)
+    print(f"\n# 20 keys hammering for {seconds:g} s")
+    worst = 0.0
+    server_errors = 0
+    for row in h["keys"]:
+        worst = max(worst, abs(row["ratio"] - 1.0))
+        server_errors += row["server_errors"]
+        print(
+            f"{row['app']} {row['rate']:>4g}/s  200: {row['ok']:4d} of {row['expected']:6.1f} "
+            f"({row['ratio'] * 100:5.1f} %)  429: {row['refused']:5d}  5xx: {row['server_errors']}"
+            + (f"  other: {row['other']}" if row["other"] else "")
+        )
+    print(f"worst deviation from the limit: {worst * 100:.1f} % (target <= 5 %)")
+    print(f"5xx answers: {server_errors} (target 0)")
+    print(f"Feishu rate-limit answers per app: {h['feishu_limited']} (target all 0)")
+    print(f"messages delivered per app: {h['sent']}")
+    ok = worst <= 0.05 and server_errors == 0 and not any(h["feishu_limited"].values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
