@@ -447,3 +447,42 @@ def test_importing_does_no_work() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split()
     assert out == ["False", "False", "1", "no", "loop"]
+
+
+def test_card_type_frames_are_answered_not_dropped(emu: Emulator, ws: LongConnControl) -> None:
+    from lark_service.callbacks.simulate import card_action_payload
+
+    c = connection(emu, card_router(0.0)).start()
+    try:
+        push = ws.push_event(APP, card_action_payload(APP, value={"do": "ok"}), "card")
+        assert ws.wait_acked([push], 10)
+    finally:
+        c.stop()
+    assert push.ack_code == 200 and push.answer["toast"]["content"] == "done"
+
+
+def test_stop_acks_the_frames_in_flight_before_closing(
+    emu: Emulator, ws: LongConnControl, router: CallbackRouter, tmp_path: Any
+) -> None:
+    from lark_service.callbacks import OutboxStore
+
+    entered = threading.Event()
+
+    class Slow(InProcessDispatcher):
+        async def submit(self, verified: Any) -> Any:
+            entered.set()
+            await asyncio.sleep(0.5)
+            return await super().submit(verified)
+
+    store = OutboxStore(f"sqlite:///{tmp_path / 'x.db'}")
+    handler = CallbackHandler(router, dispatcher=Slow(router, store))
+    c = connection(emu, handler=handler).start()
+    try:
+        push = ws.say(APP, "in flight at shutdown")
+        assert entered.wait(10)
+        c.stop()  # while the event is being stored
+        assert push.acked and push.attempts == 1
+        assert c.state == "stopped" and not ws.domain.open_connections(APP)
+    finally:
+        c.stop()
+        handler.close()
