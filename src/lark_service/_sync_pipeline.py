@@ -423,16 +423,15 @@ class Pipeline:
     def _fetch_token(self, app: AppCredentials, key: TokenKey) -> TokenRecord:
         """Fetch an app or tenant token with the app's secret (top-level answer, not enveloped).
 
-        User tokens are never fetched here: they come from the user's authorization (user
-        OAuth), stored in the pool; a user without one gets :class:`UserTokenMissingError`.
+        User tokens come from the user's authorization (user OAuth, :mod:`lark_service.auth`):
+        the stored refresh token is rotated under the pool's locks; a user without a usable
+        one gets :class:`AuthorizationRequiredError` (a :class:`UserTokenMissingError`).
         """
         kind = key.kind
         if kind == "user":
-            raise errors.UserTokenMissingError(
-                f"no user token stored for {key.subject} of app {app.app_id}",
-                hint="The user must authorize the app first (user OAuth); until then call "
-                "as the app (without as_user).",
-            )
+            from .auth._sync_tokens import refresh_user_token
+
+            return refresh_user_token(self, app, key)
         response = self.call(
             app,
             "POST",

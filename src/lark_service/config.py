@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     ``https://accounts.feishu.cn`` for Feishu, ``https://accounts.larksuite.com`` for Lark, and
     the base URL itself for any other base, such as the emulator)."""
 
+    oauth_redirect_url: str | None = None
+    """``LARK_OAUTH_REDIRECT_URL``: the public URL of the server's ``/oauth/callback``, where
+    Feishu sends a user back after the consent page (``client.auth`` default redirect)."""
+
     gateway_enabled: bool = False
     """``LARK_GATEWAY_ENABLED``: ``serve`` also answers the HTTP gateway under ``/api/v1``."""
     gateway_key_secret: SecretStr | None = None

@@ -374,6 +374,7 @@ class SqlTokenStore:
             ),
             "refresh_expires_at": record.refresh_expires_at,
             "updated_at": float(record.issued_at),
+            "scopes": " ".join(record.scopes) if record.scopes is not None else None,
         }
         engine = self._engine()
         if engine.dialect.name == "postgresql":
@@ -564,6 +565,7 @@ class SqlTokenStore:
             issued_at=issued_at,
             refresh_token=refresh,
             refresh_expires_at=float(refresh_expires) if refresh_expires is not None else None,
+            scopes=tuple(row.scopes.split()) if getattr(row, "scopes", None) is not None else None,
         )
 
     def _delete_row(self, row_id: int, value_enc: str) -> None:
@@ -630,7 +632,14 @@ class SqlTokenStore:
         return _PgLockHandle(conn)
 
 
-_UPDATABLE = ("value_enc", "expires_at", "refresh_token_enc", "refresh_expires_at", "updated_at")
+_UPDATABLE = (
+    "value_enc",
+    "expires_at",
+    "refresh_token_enc",
+    "refresh_expires_at",
+    "updated_at",
+    "scopes",
+)
 
 
 def _foreign(value_enc: str) -> bool:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
@@ -117,6 +119,9 @@ class CredentialPool:
 
         A newer token that another thread or process already fetched is kept.
         """
+        if key.kind == "user":
+            self._expire_user_token(key, value)
+            return
         started = time.perf_counter()
         current = self._memory.get(key)
         in_memory = current is not None and current.value == value
@@ -148,6 +153,85 @@ class CredentialPool:
             "from memory and the store" if in_memory else "already replaced in memory; store",
             duration_ms,
             extra=_extra(key, reason="token invalid", duration_ms=round(duration_ms, 1)),
+        )
+
+    def _expire_user_token(self, key: TokenKey, value: str) -> None:
+        """A rejected user access token: mark it expired, keeping the refresh token (the
+        user's authorization), so the next call refreshes. Under both locks, so a record
+        another process just rotated is never overwritten with a spent refresh token."""
+        with self._locks.get(key):
+            current = self._memory.get(key)
+            if current is not None and current.value == value:
+                self._memory.pop(key, None)
+                self._hot.pop(key, None)
+            handle = self._cross_process_lock(key, "token invalid")
+            try:
+                stored = self._load(key)
+                if stored is not None and stored.value == value:
+                    expired = dataclasses.replace(stored, expires_at=stored.issued_at)
+                    self._store_call(self.store.save, expired)
+                    self._memory[key] = expired
+                elif current is not None and current.value == value and stored is None:
+                    self._memory[key] = dataclasses.replace(current, expires_at=current.issued_at)
+            except Exception as exc:
+                self._store_log(exc)(
+                    "token store unreachable while expiring the %s token of %s (%s)",
+                    key.kind,
+                    key.app_id,
+                    _describe(exc),
+                    extra=_extra(key, reason="store error"),
+                )
+            finally:
+                with contextlib.suppress(Exception):  # a store failure was logged above
+                    self._store_call(handle.release)
+        instrumentation.emit(
+            "token.evicted",
+            key.app_id,
+            kind=key.kind,
+            subject=_subject(key),
+            reason="token invalid",
+        )
+
+    def current(self, key: TokenKey) -> TokenRecord | None:
+        """The newest record for ``key`` in memory or the store, usable or not (no fetch).
+
+        User tokens: the refresh path reads the refresh token from here, under the lock."""
+        record = self._memory.get(key)
+        stored = self._load(key)
+        if stored is not None and (record is None or stored.issued_at >= record.issued_at):
+            return stored
+        return record
+
+    def put(self, record: TokenRecord) -> None:
+        """Store ``record`` (a user's token from a completed authorization), then keep it in
+        memory. Raises when the store cannot be written: a user token that only one process
+        knows would be refreshed by another with a dead refresh token."""
+        with self._locks.get(record.key):
+            self._store_call(self.store.save, record)
+            self._remember(record)
+            self._refresh_failed.pop(record.key, None)
+
+    def forget(self, key: TokenKey) -> None:
+        """Drop ``key``'s token everywhere (memory and store): a user who revoked the app, or
+        whose refresh token is dead, is no longer authorized."""
+        self._memory.pop(key, None)
+        self._hot.pop(key, None)
+        try:
+            self._store_call(self.store.delete, key)
+        except Exception as exc:
+            self._store_log(exc)(
+                "token store unreachable while forgetting the %s token of %s (%s)",
+                key.kind,
+                key.app_id,
+                _describe(exc),
+                extra=_extra(key, reason="store error"),
+            )
+        instrumentation.emit(
+            "token.evicted",
+            key.app_id,
+            kind=key.kind,
+            subject=_subject(key),
+            reason="authorization ended",
         )
 
     def _refresh(self, key: TokenKey, fetch: Fetcher, seen: TokenRecord) -> None:

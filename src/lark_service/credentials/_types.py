@@ -44,6 +44,8 @@ class TokenRecord:
     issued_at: float
     refresh_token: str | None = field(default=None, repr=False)
     refresh_expires_at: float | None = None
+    scopes: tuple[str, ...] | None = None
+    """User tokens: the scopes the user granted (None: not known)."""
 
     @property
     def lifetime(self) -> float:

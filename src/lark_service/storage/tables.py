@@ -145,6 +145,7 @@ tokens = Table(
     Column("refresh_token_enc", Text, nullable=True),
     Column("refresh_expires_at", Epoch, nullable=True),
     Column("updated_at", Epoch, nullable=False),
+    Column("scopes", Text, nullable=True),  # user tokens: the granted scopes, space-separated
     UniqueConstraint("app_id", "secret_fingerprint", "kind", "subject", name="uq_tokens_key"),
     _one_of("kind", TOKEN_KINDS, "kind"),
     Index("ix_tokens_expires_at", "expires_at"),

@@ -65,15 +65,17 @@ def _loads(raw: Any, what: str) -> Any:
 
 
 def routes(state: EmulatorState) -> list[BaseRoute]:
-    domain = apaas(state)
+
+    def _d() -> Any:  # looked up per call: reset() replaces the domain state
+        return apaas(state)
 
     def _user(request: Request) -> Caller:
         return authenticate(request, state, kinds=("user",))
 
     def _workspace(request: Request, caller: Caller) -> Workspace:
         ws_id = request.path_params["workspace_id"]
-        with domain.lock:
-            ws = domain.workspaces.get(ws_id)
+        with _d().lock:
+            ws = _d().workspaces.get(ws_id)
         if ws is None:
             raise FeishuError(CODE_NOT_FOUND, f"workspace {ws_id} not found", http_status=404)
         if ws.required_scopes:
@@ -110,7 +112,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             raise FeishuError(CODE_BAD, f"invalid filter: {exc}") from None
 
     def _conflict(ws: Workspace) -> None:
-        with domain.lock:
+        with _d().lock:
             if ws.conflicts > 0:
                 ws.conflicts -= 1
                 raise FeishuError(
@@ -143,7 +145,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         if not 1 <= size <= MAX_PAGE:
             raise FeishuError(CODE_BAD, f"page_size must be 1..{MAX_PAGE}")
         start = int(q.get("page_token") or 0)
-        with domain.lock:
+        with _d().lock:
             rows = order_records([r for r in table.records if match(r)], q.get("order"))
         selected = [s for s in (q.get("select") or "").split(",") if s]
         page = rows[start : start + size]
@@ -171,7 +173,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         unique = table.unique_columns()
         now = state.clock.now_ms()
         ids: list[Any] = []
-        with domain.lock:
+        with _d().lock:
             new = [r for r in records if not _existing(table, r, conflict_on)]
             if ws.max_records is not None and ws.record_count() + len(new) > ws.max_records:
                 raise FeishuError(
@@ -194,7 +196,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                             f"duplicate key value violates unique constraint on {column}",
                             http_status=409,
                         )
-                stored = domain.stamp({k: v for k, v in record.items() if k != "_id"}, now)
+                stored = _d().stamp({k: v for k, v in record.items() if k != "_id"}, now)
                 table.records.append(stored)
                 ids.append(stored["_id"])
         return ok({"record_ids": [str(i) for i in ids]})
@@ -211,7 +213,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         match = _filter(request)
         _conflict(ws)
         now = state.clock.now_ms()
-        with domain.lock:
+        with _d().lock:
             hit = [r for r in table.records if match(r)]
             for r in hit:
                 r.update({k: v for k, v in record.items() if not k.startswith("_")})
@@ -225,7 +227,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             raise FeishuError(CODE_BAD, "filter is required")
         match = _filter(request)
         _conflict(ws)
-        with domain.lock:
+        with _d().lock:
             table.records[:] = [r for r in table.records if not match(r)]
         return ok({})
 
@@ -240,7 +242,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             raise FeishuError(CODE_BAD, "records must hold objects, each with its _id")
         _conflict(ws)
         now = state.clock.now_ms()
-        with domain.lock:
+        with _d().lock:
             by_id = {str(r["_id"]): r for r in table.records}
             missing = [str(r["_id"]) for r in records if str(r["_id"]) not in by_id]
             if missing:
@@ -259,7 +261,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             raise FeishuError(CODE_BAD, "sql is required")
         if not text.lstrip().lower().startswith(("select", "with")):
             raise FeishuError(CODE_BAD, "the emulator runs SELECT statements only")
-        with domain.lock:
+        with _d().lock:
             rows = _run_select(ws, text)
         return ok({"result": json.dumps(rows, ensure_ascii=False)})
 
@@ -270,8 +272,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         ns, name = request.path_params["namespace"], request.path_params["function"]
         body = await read_json(request)
         params = _loads(body.get("params", "{}"), "params")
-        with domain.lock:
-            fn = domain.functions.get((ns, name))
+        with _d().lock:
+            fn = _d().functions.get((ns, name))
         if fn is None:
             raise FeishuError(CODE_NOT_FOUND, f"function {name} not found in {ns}", http_status=404)
         if fn.latency:
@@ -286,16 +288,16 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         ns, flow_id = request.path_params["namespace"], request.path_params["flow_id"]
         body = await read_json(request)
         params = _loads(body.get("params", "{}"), "params")
-        with domain.lock:
-            flow = domain.flows.get((ns, flow_id))
+        with _d().lock:
+            flow = _d().flows.get((ns, flow_id))
             if flow is None:
                 raise FeishuError(CODE_NOT_FOUND, f"flow {flow_id} not found", http_status=404)
             key = body.get("idempotent_key")
-            if key and (ns, flow_id, key) in domain.idempotency:
-                execution = domain.executions[domain.idempotency[(ns, flow_id, key)]]
+            if key and (ns, flow_id, key) in _d().idempotency:
+                execution = _d().executions[_d().idempotency[(ns, flow_id, key)]]
             else:
                 execution = Execution(
-                    execution_id=str(domain.new_id() + 7_000_000_000),
+                    execution_id=str(_d().new_id() + 7_000_000_000),
                     namespace=ns,
                     flow_id=flow_id,
                     params=params,
@@ -304,9 +306,9 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                     started_at=state.clock.now(),
                     task_id=uuid.uuid4().hex[:16] if flow["task"] else None,
                 )
-                domain.executions[execution.execution_id] = execution
+                _d().executions[execution.execution_id] = execution
                 if key:
-                    domain.idempotency[(ns, flow_id, key)] = execution.execution_id
+                    _d().idempotency[(ns, flow_id, key)] = execution.execution_id
         return ok(
             {
                 "status": execution.status,
@@ -322,7 +324,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         body = await read_json(request)
         limit = int(body.get("limit") or 50)
         offset = int(body.get("offset") or 0)
-        with domain.lock:
+        with _d().lock:
             tasks = [
                 {
                     "task_id": e.task_id,
@@ -335,7 +337,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                     "initiator": {"user_id": "", "name": []},
                     "summarys": [],
                 }
-                for e in domain.executions.values()
+                for e in _d().executions.values()
                 if e.task_id
             ]
         return ok({"count": str(len(tasks)), "tasks": tasks[offset : offset + limit]})
@@ -351,7 +353,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def seed(request: Request) -> Response:
         body = await _json(request)
-        ws = domain.add_workspace(
+        ws = _d().add_workspace(
             str(body["workspace_id"]),
             body.get("tables"),
             required_scopes=body.get("required_scopes"),
@@ -362,7 +364,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def set_function(request: Request) -> Response:
         body = await _json(request)
-        domain.set_function(
+        _d().set_function(
             str(body["namespace"]),
             str(body["function"]),
             result=body.get("result"),
@@ -373,7 +375,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def set_flow(request: Request) -> Response:
         body = await _json(request)
-        domain.set_flow(
+        _d().set_flow(
             str(body["namespace"]),
             str(body["flow_id"]),
             out_params=body.get("out_params"),
@@ -384,15 +386,15 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def conflicts(request: Request) -> Response:
         body = await _json(request)
-        with domain.lock:
-            ws = domain.workspaces[str(body["workspace_id"])]
+        with _d().lock:
+            ws = _d().workspaces[str(body["workspace_id"])]
             ws.conflicts = int(body.get("count", 1))
         return JSONResponse({"ok": True})
 
     async def set_execution(request: Request) -> Response:
         body = await _json(request)
-        with domain.lock:
-            execution = domain.executions[request.path_params["execution_id"]]
+        with _d().lock:
+            execution = _d().executions[request.path_params["execution_id"]]
             execution.status = str(body.get("status", execution.status))
         return JSONResponse({"ok": True})
 

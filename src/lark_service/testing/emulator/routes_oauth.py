@@ -120,7 +120,9 @@ def revocation_payload(
 
 def routes(state: EmulatorState) -> list[BaseRoute]:
     """The OAuth routes over ``state``."""
-    domain = oauth(state)
+
+    def _d() -> Any:  # looked up per call: reset() replaces the domain state
+        return oauth(state)
 
     def _client(body: dict[str, Any], request: Request) -> str:
         client_id = body.get("client_id")
@@ -140,26 +142,26 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     def _issue(app_id: str, user_id: str, scopes: list[str]) -> dict[str, Any]:
         now = state.clock.now()
-        token = state.issue_token(app_id, "user", ttl=domain.access_ttl, subject=user_id)
-        with domain.lock:
-            domain.token_scopes[token.value] = list(scopes)
+        token = state.issue_token(app_id, "user", ttl=_d().access_ttl, subject=user_id)
+        with _d().lock:
+            _d().token_scopes[token.value] = list(scopes)
         answer: dict[str, Any] = {
             "code": 0,
             "access_token": token.value,
-            "expires_in": int(domain.access_ttl),
+            "expires_in": int(_d().access_ttl),
             "token_type": "Bearer",
             "scope": " ".join(scopes),
         }
         if "offline_access" in scopes:
-            answer["refresh_token"] = domain.new_refresh_token(app_id, user_id, scopes, now)
-            answer["refresh_token_expires_in"] = int(domain.refresh_ttl)
+            answer["refresh_token"] = _d().new_refresh_token(app_id, user_id, scopes, now)
+            answer["refresh_token_expires_in"] = int(_d().refresh_ttl)
         return answer
 
     def _grant_code(app_id: str, body: dict[str, Any]) -> dict[str, Any]:
         now = state.clock.now()
-        with domain.lock:
-            domain.code_exchanges += 1
-            code = domain.codes.get(str(body.get("code") or ""))
+        with _d().lock:
+            _d().code_exchanges += 1
+            code = _d().codes.get(str(body.get("code") or ""))
             if code is None or code.app_id != app_id:
                 raise _OAuthError(20003, "invalid_grant", "the authorization code is not found")
             if code.used:
@@ -177,9 +179,9 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     def _grant_refresh(app_id: str, body: dict[str, Any]) -> dict[str, Any]:
         now = state.clock.now()
-        with domain.lock:
-            domain.refresh_requests += 1
-            token = domain.refresh_tokens.get(str(body.get("refresh_token") or ""))
+        with _d().lock:
+            _d().refresh_requests += 1
+            token = _d().refresh_tokens.get(str(body.get("refresh_token") or ""))
             if token is None or token.app_id != app_id:
                 raise _OAuthError(20026, "invalid_grant", "the refresh token is invalid")
             if token.revoked:
@@ -194,8 +196,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     def _grant_device(app_id: str, body: dict[str, Any]) -> dict[str, Any]:
         now = state.clock.now()
-        with domain.lock:
-            device = domain.devices.get(str(body.get("device_code") or ""))
+        with _d().lock:
+            device = _d().devices.get(str(body.get("device_code") or ""))
             if device is None or device.app_id != app_id:
                 raise _OAuthError(20026, "invalid_grant", "the device code is invalid")
             if now >= device.expires_at:
@@ -224,18 +226,18 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             else:
                 raise _OAuthError(20001, "unsupported_grant_type", f"grant_type {grant!r}")
         except _OAuthError as exc:
-            with domain.lock:
+            with _d().lock:
                 if exc.error == "invalid_grant":
-                    domain.invalid_grants += 1
-                domain.grants.append(
+                    _d().invalid_grants += 1
+                _d().grants.append(
                     {"grant_type": locals().get("grant"), "ok": False, "error": exc.error}
                 )
             return JSONResponse(
                 {"code": exc.code, "error": exc.error, "error_description": exc.description},
                 status_code=exc.status,
             )
-        with domain.lock:
-            domain.grants.append({"grant_type": grant, "ok": True, "error": None})
+        with _d().lock:
+            _d().grants.append({"grant_type": grant, "ok": True, "error": None})
         return JSONResponse(answer)
 
     def _page(title: str, body: str) -> HTMLResponse:
@@ -245,8 +247,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         )
 
     def _user_choice() -> str:
-        if domain.signed_in and state.get_user(domain.signed_in) is not None:
-            user = state.get_user(domain.signed_in)
+        if _d().signed_in and state.get_user(_d().signed_in) is not None:
+            user = state.get_user(_d().signed_in)
             assert user is not None
             return (
                 f"<p>Signed in as <b id='user'>{html.escape(user.name)}</b></p>"
@@ -296,10 +298,10 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         if form.get("decision") != "approve":
             query = urlencode({"error": "access_denied", "state": form.get("state", "")})
             return RedirectResponse(redirect + sep + query, status_code=302)
-        user_id = form.get("user_id") or domain.signed_in or ""
+        user_id = form.get("user_id") or _d().signed_in or ""
         if state.get_user(user_id) is None:
             return _page("Error", "<h1>Unknown user</h1>")
-        code = domain.new_code(
+        code = _d().new_code(
             app_id=app.app_id,
             user_id=user_id,
             scopes=_scopes(form.get("scope")),
@@ -325,8 +327,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         device_code = "dc-" + secrets.token_urlsafe(24)
         from .oauth_state import DeviceCode
 
-        with domain.lock:
-            domain.devices[device_code] = DeviceCode(
+        with _d().lock:
+            _d().devices[device_code] = DeviceCode(
                 device_code, user_code, app_id, _scopes(body.get("scope")), now, now + DEVICE_TTL
             )
         base = str(request.base_url).rstrip("/")
@@ -343,8 +345,8 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         )
 
     def _answer_device(user_code: str, user_id: str | None, approve: bool) -> bool:
-        with domain.lock:
-            for device in domain.devices.values():
+        with _d().lock:
+            for device in _d().devices.values():
                 if device.user_code == user_code and device.status == "pending":
                     device.status = "approved" if approve else "denied"
                     device.user_id = user_id
@@ -366,7 +368,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def device_submit(request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-        user_id = form.get("user_id") or domain.signed_in
+        user_id = form.get("user_id") or _d().signed_in
         done = _answer_device(
             form.get("user_code", "").strip().upper(), user_id, form.get("decision") == "approve"
         )
@@ -402,21 +404,21 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def signin(request: Request) -> Response:
         body = await _json(request)
-        domain.signed_in = body.get("user_id")
-        return JSONResponse({"signed_in": domain.signed_in})
+        _d().signed_in = body.get("user_id")
+        return JSONResponse({"signed_in": _d().signed_in})
 
     async def config(request: Request) -> Response:
         body = await _json(request)
         if "access_ttl" in body:
-            domain.access_ttl = float(body["access_ttl"])
+            _d().access_ttl = float(body["access_ttl"])
         if "refresh_ttl" in body:
-            domain.refresh_ttl = float(body["refresh_ttl"])
-        return JSONResponse({"access_ttl": domain.access_ttl, "refresh_ttl": domain.refresh_ttl})
+            _d().refresh_ttl = float(body["refresh_ttl"])
+        return JSONResponse({"access_ttl": _d().access_ttl, "refresh_ttl": _d().refresh_ttl})
 
     async def revoke(request: Request) -> Response:
         body = await _json(request)
         app_id, user_id = str(body.get("app_id", "")), str(body.get("user_id", ""))
-        count = domain.revoke_user(app_id, user_id)
+        count = _d().revoke_user(app_id, user_id)
         for t in state.tokens(app_id, "user"):
             if t.subject == user_id:
                 state.revoke_tokens(token=t.value)
@@ -437,7 +439,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         return JSONResponse(result)
 
     async def stats(request: Request) -> Response:
-        return JSONResponse(domain.stats())
+        return JSONResponse(_d().stats())
 
     async def device_answer(request: Request) -> Response:
         body = await _json(request)

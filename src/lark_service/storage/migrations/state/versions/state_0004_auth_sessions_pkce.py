@@ -9,6 +9,7 @@ Create Date: 2026-11-30
 - ``scopes``: the scopes asked for (JSON list).
 - ``redirect_uri``: the redirect URI the authorization page was opened with (the code
   exchange must repeat it).
+- ``tokens.scopes``: the scopes a user granted (user tokens; space-separated).
 
 A revision is a frozen snapshot: it spells its types out instead of importing tables.py.
 """
@@ -32,9 +33,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("code_verifier_enc", sa.Text(), nullable=True))
         batch.add_column(sa.Column("scopes", Json, nullable=True))
         batch.add_column(sa.Column("redirect_uri", sa.Text(), nullable=True))
+    with op.batch_alter_table("tokens") as batch:
+        batch.add_column(sa.Column("scopes", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tokens") as batch:
+        batch.drop_column("scopes")
     with op.batch_alter_table("auth_sessions") as batch:
         batch.drop_column("redirect_uri")
         batch.drop_column("scopes")

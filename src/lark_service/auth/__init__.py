@@ -1,0 +1,26 @@
+"""User identity (``client.auth``): OAuth consent by card, link or device code, and user
+tokens refreshed with their single-use refresh tokens rotated safely across a fleet.
+
+See ``docs/auth.md``.
+"""
+
+from ._async_client import REVOKED_EVENT, AsyncAuthClient, auth_card
+from ._oauth import DEFAULT_SCOPES, SESSION_TTL, accounts_url, code_challenge
+from ._sync_client import AuthClient
+from .models import AuthorizationURL, Authorized, AuthStatus, DeviceAuthorization, UserInfo
+
+__all__ = [
+    "DEFAULT_SCOPES",
+    "REVOKED_EVENT",
+    "SESSION_TTL",
+    "AsyncAuthClient",
+    "AuthClient",
+    "AuthStatus",
+    "AuthorizationURL",
+    "Authorized",
+    "DeviceAuthorization",
+    "UserInfo",
+    "accounts_url",
+    "auth_card",
+    "code_challenge",
+]
