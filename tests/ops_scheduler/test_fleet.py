@@ -124,3 +124,20 @@ def test_the_lock_dies_with_its_session(emu: Emulator, postgres_schema_url: str)
     other = DatabaseElection(postgres_schema_url, clock=emu.now).acquire("beat", 2.0)
     assert other is not None
     other.release()
+
+
+@pytest.mark.postgres
+def test_user_token_watch_on_postgresql_sends_once_across_replicas(
+    emu: Emulator, make_scheduler: Any, postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_jobs import DAY, _store_user_token
+
+    monkeypatch.setenv("LARK_DATABASE_URL", postgres_schema_url)
+    emu.add_user("ivy", name="Ivy")
+    ivy = emu.open_id("ivy", APP[0])
+    _store_user_token(ivy, 2 * DAY, emu.now())
+    replicas = [make_scheduler(options={"link_builder": lambda a, o: None}) for _ in range(2)]
+    first = replicas[0].run_job("user_token_watch")
+    second = replicas[1].run_job("user_token_watch")
+    assert first.details["sent"] == {"7d": 1} and second.details["sent"] == {}
+    assert len(emu.messages(app_id=APP[0])) == 1
