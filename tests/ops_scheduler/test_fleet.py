@@ -118,7 +118,7 @@ def test_the_lock_dies_with_its_session(emu: Emulator, postgres_schema_url: str)
     first = DatabaseElection(postgres_schema_url, clock=emu.now)
     lease = first.acquire("beat", 1.0)
     assert lease is not None
-    conn = lease.release_fn.__closure__[0].cell_contents  # type: ignore[attr-defined]
+    conn = lease.conn  # type: ignore[attr-defined]
     conn.invalidate()  # the process died: PostgreSQL ends the session and its locks
     conn.close()
     other = DatabaseElection(postgres_schema_url, clock=emu.now).acquire("beat", 2.0)

@@ -202,7 +202,7 @@ class DatabaseElection:
             conn.invalidate()
             conn.close()
             raise
-        return _LocalLease(lambda: _pg_unlock(conn, key))
+        return _PgLease(conn, key)
 
     # -- SQLite: a file lock -----------------------------------------------------------------
 
@@ -236,6 +236,17 @@ class DatabaseElection:
         if path is not None:
             return path.expanduser().resolve().parent / "locks"
         return Path(os.environ.get("LARK_HOME", Path.home() / ".lark-service")) / "locks"
+
+
+@dataclass
+class _PgLease:
+    """The session (connection) holding the job's advisory lock."""
+
+    conn: Connection
+    key: int
+
+    def release(self) -> None:
+        _pg_unlock(self.conn, self.key)
 
 
 def _pg_unlock(conn: Connection, key: int) -> None:
