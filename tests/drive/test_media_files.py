@@ -245,7 +245,9 @@ def test_download_streams_to_a_temp_file_then_renames(client: LarkClient, tmp_pa
     assert path == tmp_path / "关于.bin"
     assert path.read_bytes() == data
     assert len(seen) >= 4 and seen[-1] == len(data)  # written chunk by chunk
-    assert "request.finished" in events.names()
+    (finished,) = events.named("request.finished")
+    assert finished.fields["path"] == "/open-apis/drive/v1/medias/{file_token}/download"
+    assert finished.fields["outcome"] == "ok"
     assert [p.name for p in tmp_path.iterdir()] == ["关于.bin"]
     with pytest.raises(ValidationError, match="exists"):
         client.drive.download_doc_media(asset.file_token, path)

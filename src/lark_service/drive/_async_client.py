@@ -28,7 +28,7 @@ from .._async_resource import AsyncResource
 from .._http import ApiResponse, parse_response, transport_error
 from .._options import RequestOptions
 from .._pagination import Page
-from .._paths import api_path, file_inside, path_id, safe_file_name
+from .._paths import api_path, file_inside, path_id, route_of, safe_file_name
 from ..credentials import TokenKey
 from . import _errors  # noqa: F401  (registers the drive code table)
 from ._members import (
@@ -971,7 +971,7 @@ class AsyncDriveClient(AsyncResource):
                     "request.retried",
                     app.app_id,
                     method="GET",
-                    path=path,
+                    path=route_of(path),
                     family="drive",
                     request_id=error.request_id,
                     reason=decision.reason,
@@ -1017,7 +1017,7 @@ class AsyncDriveClient(AsyncResource):
             "request.started",
             app.app_id,
             method="GET",
-            path=path,
+            path=route_of(path),
             family="drive",
             attempt=attempt,
             request_id=request_id,
@@ -1073,7 +1073,7 @@ class AsyncDriveClient(AsyncResource):
                 "request.finished",
                 app.app_id,
                 method="GET",
-                path=path,
+                path=route_of(path),
                 family="drive",
                 attempt=attempt,
                 request_id=request_id,
