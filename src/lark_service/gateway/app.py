@@ -491,6 +491,18 @@ async def _run(gateway: Gateway, op: Operation, kw: dict[str, Any]) -> Any:
     return response
 
 
+_PARAMETERS: dict[tuple[str, type[Any]], frozenset[str]] = {}
+
+
+def _parameters(op: Operation, target: Any, function: Callable[..., Any]) -> frozenset[str]:
+    """The argument names ``function`` takes (cached per operation and target class)."""
+    key = (op.name, type(target))
+    found = _PARAMETERS.get(key)
+    if found is None:
+        found = _PARAMETERS[key] = frozenset(inspect.signature(function).parameters)
+    return found
+
+
 def _fingerprint(op: Operation, request: Request, app_id: str, args: dict[str, Any]) -> str:
     def default(value: Any) -> Any:
         if isinstance(value, bytes | bytearray):
@@ -511,7 +523,7 @@ async def _call(
             function: Callable[..., Any] = getattr(target, op.call)
         else:
             function = functools.partial(op.call, target)
-        accepted = inspect.signature(function).parameters
+        accepted = _parameters(op, target, function)
         file_name = args.pop("_file_name", None)
         if file_name and "file_name" in accepted:
             args.setdefault("file_name", file_name)
