@@ -486,3 +486,35 @@ def test_stop_acks_the_frames_in_flight_before_closing(
     finally:
         c.stop()
         handler.close()
+
+
+def test_pongs_carry_the_servers_new_settings(
+    emu: Emulator, ws: LongConnControl, conn: LongConnection
+) -> None:
+    assert conn.server_config.ping_interval == 0.3  # from the endpoint answer
+    ws.configure(ping_interval=0.25, reconnect_interval=0.4)
+    deadline = time.monotonic() + 5
+    while conn.server_config.ping_interval != 0.25 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (conn.server_config.ping_interval, conn.server_config.reconnect_interval) == (
+        0.25,
+        0.4,
+    )
+
+
+def test_reconnect_attempts_stop_at_the_servers_count(
+    emu: Emulator, ws: LongConnControl, router: CallbackRouter
+) -> None:
+    ws.configure(reconnect_count=2)
+    c = connection(emu, router).start()
+    with instrumentation.EventRecorder() as events:
+        ws.refuse_handshakes(514, count=100)  # retryable, but never accepted again
+        ws.drop(APP)
+        assert c._thread is not None
+        c._thread.join(20)
+    assert c.state == "failed"
+    assert isinstance(c.last_error, errors.LongConnectionError)
+    assert "after 2 attempts" in str(c.last_error)
+    failed = [e for e in events.events if e.name == "longconn.reconnect"]
+    assert [e["reason"] for e in failed] == ["dropped", "connect_failed"]
+    c.stop()
