@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .chats._async_client import AsyncChatsClient
     from .contact._async_client import AsyncContactClient
     from .docs._async_client import AsyncDocsClient
+    from .drive._async_client import AsyncDriveClient
     from .messaging import AsyncMessagingClient
     from .sheets._async_client import AsyncSheetsClient
 
@@ -121,6 +122,7 @@ class AsyncLarkClient:
         docs: AsyncDocsClient
         bitable: AsyncBitableClient
         sheets: AsyncSheetsClient
+        drive: AsyncDriveClient
 
     @property
     def _http(self) -> httpx.AsyncClient:

@@ -8,6 +8,7 @@ happen in the pipeline, once (openai-python's ``_resource.py`` is the model).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,6 +47,16 @@ class AsyncResource:
         """The object called ``name`` shared by this client and every ``with_options`` /
         ``as_user`` copy of it, made by ``factory`` on first use."""
         return self._pipeline.shared(name, factory)
+
+    def _domain(self, name: str) -> Any:
+        """Another registered domain's client with these options (``self._domain("drive")``):
+        how one domain uses another without importing its internals."""
+        from .domains import get_domain
+
+        domain = get_domain(name)
+        if domain is None:
+            raise LookupError(f"no domain {name!r} is registered")
+        return domain.client_class(is_async=_IS_ASYNC)(self._pipeline, self._options)
 
     def _opts(self, **changes: Any) -> RequestOptions:
         """This client's options with the call's own (``app_id=``, ``idempotent=``...)."""
@@ -109,3 +120,7 @@ class AsyncResource:
             )
 
         return AsyncPager(fetch)
+
+
+# True here, False in the generated sync twin (whose _request is a plain function)
+_IS_ASYNC = inspect.iscoroutinefunction(AsyncResource._request)

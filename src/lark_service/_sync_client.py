@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .chats._sync_client import ChatsClient
     from .contact._sync_client import ContactClient
     from .docs._sync_client import DocsClient
+    from .drive._sync_client import DriveClient
     from .messaging import MessagingClient
     from .sheets._sync_client import SheetsClient
 
@@ -122,6 +123,7 @@ class LarkClient:
         docs: DocsClient
         bitable: BitableClient
         sheets: SheetsClient
+        drive: DriveClient
 
     @property
     def _http(self) -> httpx.Client:

@@ -7,7 +7,6 @@ are paced by the pipeline's ``docx.edit`` family (3 per second per app and per d
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -31,8 +30,6 @@ __all__ = ["AsyncDocsClient", "ProgressCallback"]
 _DOCS = "/open-apis/docx/v1/documents"
 _DOC = _DOCS + "/{document_id}"
 _BLOCK = _DOC + "/blocks/{block_id}"
-_MEDIA_UPLOAD = "/open-apis/drive/v1/medias/upload_all"
-_PERMISSION = "/open-apis/drive/v1/permissions/{token}/members"
 
 ProgressCallback = Callable[[int, int], None]
 """``on_progress(blocks_done, blocks_total)``, called after each call of an append."""
@@ -375,56 +372,16 @@ class AsyncDocsClient(AsyncResource):
     async def _upload_media(
         self, document_id: str, block_id: str, media: Media, app_id: str | None
     ) -> str:
-        """``POST /open-apis/drive/v1/medias/upload_all`` for a docx image or file (up to
-        20 MB). Kept minimal here; ``client.drive.upload_doc_media`` is the general one."""
-        data = media.read()
-        form = {
-            "file_name": media.name,
-            "parent_type": "docx_image" if media.kind == "image" else "docx_file",
-            "parent_node": block_id,
-            "size": str(len(data)),
-            "extra": json.dumps({"drive_route_token": document_id}),
-        }
-        response = await self._request(
-            "POST",
-            _MEDIA_UPLOAD,
-            options=self._opts(app_id=app_id, idempotent=False),
-            data=form,
-            files={"file": (media.name, data, "application/octet-stream")},
+        """The media uploaded into its block through ``client.drive.upload_doc_media``."""
+        asset = await self._domain("drive").upload_doc_media(
+            document_id,
+            media.read(),
+            media.kind,
+            parent_node=block_id,
+            file_name=media.name,
+            app_id=app_id,
         )
-        token = response.data.get("file_token")
-        if not isinstance(token, str) or not token:
-            raise errors.ServerError(
-                "Feishu's media upload answer has no file_token",
-                request_id=response.request_id,
-                log_id=response.log_id,
-            )
-        return token
-
-    async def _grant_permission(
-        self,
-        token: str,
-        member_id: str,
-        *,
-        perm: str = "view",
-        member_type: str = "email",
-        doc_type: str = "docx",
-        notify: bool = False,
-        app_id: str | None = None,
-    ) -> dict[str, Any]:
-        """``POST /open-apis/drive/v1/permissions/:token/members`` (for ``doc share``; the
-        general one is ``client.drive.grant_permission``)."""
-        if perm not in ("view", "edit", "full_access"):
-            raise errors.ValidationError("perm must be view, edit or full_access", field="perm")
-        response = await self._request(
-            "POST",
-            api_path(_PERMISSION, token=token),
-            options=self._opts(app_id=app_id, idempotent=True),
-            params={"type": doc_type, "need_notification": "true" if notify else "false"},
-            json={"member_type": member_type, "member_id": member_id, "perm": perm},
-        )
-        member = response.data.get("member")
-        return dict(member) if isinstance(member, Mapping) else {}
+        return str(asset.file_token)
 
     def _doc_opts(self, app_id: str | None, document_id: str, revision: int = -1) -> RequestOptions:
         return self._opts(app_id=app_id, error_context=docx_context(document_id, revision))

@@ -164,16 +164,7 @@ def share(
 ) -> None:
     """Share a document with a person (by email), a chat or a user id."""
     with make_client(app_id, base_url) as client:
-        try:
-            drive = client.drive
-        except AttributeError:
-            drive = None
-        if drive is not None and hasattr(drive, "grant_permission"):
-            drive.grant_permission(document_id, member, perm, doc_type="docx", notify=notify)
-        else:
-            client.docs._grant_permission(
-                document_id, member, perm=perm, member_type="email", notify=notify
-            )
+        client.drive.grant_permission(document_id, member, perm, doc_type="docx", notify=notify)
     console().print(
         f"Shared {markup_safe(document_id)} with {markup_safe(member)} ({markup_safe(perm)})"
     )
