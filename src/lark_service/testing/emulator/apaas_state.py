@@ -89,7 +89,7 @@ class Execution:
 
 @dataclass
 class ApaasDomain:
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     functions: dict[tuple[str, str], Function] = field(default_factory=dict)
     flows: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)

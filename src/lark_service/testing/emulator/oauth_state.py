@@ -74,7 +74,7 @@ class DeviceCode:
 class OAuthDomain:
     """Everything the OAuth endpoints keep, and counters tests assert on."""
 
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
     codes: dict[str, AuthCode] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     devices: dict[str, DeviceCode] = field(default_factory=dict)

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .apaas_state import (
+    ApaasDomain,
     Execution,
     FilterSyntaxError,
     Table,
@@ -66,7 +67,7 @@ def _loads(raw: Any, what: str) -> Any:
 
 def routes(state: EmulatorState) -> list[BaseRoute]:
 
-    def _d() -> Any:  # looked up per call: reset() replaces the domain state
+    def _d() -> ApaasDomain:  # looked up per call: reset() replaces the domain state
         return apaas(state)
 
     def _user(request: Request) -> Caller:

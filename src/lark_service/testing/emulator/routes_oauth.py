@@ -49,7 +49,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from .api import authenticate, ok
-from .oauth_state import CODE_TTL, DEVICE_TTL, oauth
+from .oauth_state import CODE_TTL, DEVICE_TTL, OAuthDomain, oauth
 from .state import EmulatorState
 
 __all__ = ["AUTHORIZE_PATH", "TOKEN_PATH", "revocation_payload", "routes"]
@@ -121,7 +121,7 @@ def revocation_payload(
 def routes(state: EmulatorState) -> list[BaseRoute]:
     """The OAuth routes over ``state``."""
 
-    def _d() -> Any:  # looked up per call: reset() replaces the domain state
+    def _d() -> OAuthDomain:  # looked up per call: reset() replaces the domain state
         return oauth(state)
 
     def _client(body: dict[str, Any], request: Request) -> str:
@@ -247,9 +247,9 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         )
 
     def _user_choice() -> str:
-        if _d().signed_in and state.get_user(_d().signed_in) is not None:
-            user = state.get_user(_d().signed_in)
-            assert user is not None
+        signed_in = _d().signed_in
+        user = state.get_user(signed_in) if signed_in else None
+        if user is not None:
             return (
                 f"<p>Signed in as <b id='user'>{html.escape(user.name)}</b></p>"
                 f"<input type='hidden' name='user_id' value='{html.escape(user.user_id)}'>"
