@@ -42,6 +42,13 @@ def test_scheduler_bad_settings_are_a_clear_error(monkeypatch: pytest.MonkeyPatc
     assert "Traceback" not in result.output
 
 
+def test_scheduler_unparsable_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LARK_SCHEDULER_WORKERS", "many")
+    result = _run("scheduler", "list")
+    assert result.exit_code == 1
+    assert "LARK_SCHEDULER_WORKERS" in result.output and "Traceback" not in result.output
+
+
 def test_run_job(emu: Emulator) -> None:
     result = _run("scheduler", "run-job", "token_sweep", "--json")
     assert result.exit_code == 0, result.output

@@ -122,10 +122,24 @@ def test_user_token_watch_without_a_link_source(emu: Emulator, make_scheduler: A
     emu.add_user("gus", name="Gus")
     gus = emu.open_id("gus", APP[0])
     _store_user_token(gus, 3 * DAY, emu.now())
-    result = _job(make_scheduler(), "user_token_watch")
-    assert result.details == {"sent": {"7d": 1}, "failed": {}, "links": False}
+    result = _job(make_scheduler(), "user_token_watch")  # no LARK_OAUTH_REDIRECT_URL either
+    assert result.details["sent"] == {"7d": 1} and result.details["failed"] == {}
     (message,) = emu.messages(app_id=APP[0])
     assert "Ask your administrator" in message.content["text"]
+
+
+def test_user_token_watch_links_through_user_oauth(
+    emu: Emulator, make_scheduler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With user OAuth configured, the link is client.auth's consent link for that user."""
+    monkeypatch.setenv("LARK_OAUTH_REDIRECT_URL", "https://svc.example.com/oauth/callback")
+    emu.add_user("ida", name="Ida")
+    ida = emu.open_id("ida", APP[0])
+    _store_user_token(ida, 10 * DAY, emu.now())
+    _job(make_scheduler(), "user_token_watch")
+    (message,) = emu.messages(app_id=APP[0])
+    text = message.content["text"]
+    assert "state=" in text and "redirect_uri=" in text and "(valid until " in text
 
 
 def test_user_token_watch_template_link(

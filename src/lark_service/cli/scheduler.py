@@ -20,9 +20,9 @@ def _when(ts: float | None) -> str:
 
 def _build(**kwargs: Any) -> Any:
     from ..config import get_settings
-    from ..scheduler import SchedulerSettings, build_scheduler
+    from ..scheduler import build_scheduler, load_scheduler_settings
 
-    return build_scheduler(get_settings(), scheduler_settings=SchedulerSettings(), **kwargs)
+    return build_scheduler(get_settings(), scheduler_settings=load_scheduler_settings(), **kwargs)
 
 
 @click.group()

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._core import Job, JobContext, RunResult, Scheduler
 from ._election import CLAIM_TTL, DatabaseElection, Election, Lease, LocalElection, claim_key
-from ._settings import DEFAULT_SCHEDULES, JOB_NAMES, Schedule, SchedulerSettings
+from ._settings import (
+    DEFAULT_SCHEDULES,
+    JOB_NAMES,
+    Schedule,
+    SchedulerSettings,
+    load_scheduler_settings,
+)
 from .jobs import builtin_jobs
 
 if TYPE_CHECKING:
@@ -45,6 +51,7 @@ __all__ = [
     "build_scheduler",
     "builtin_jobs",
     "claim_key",
+    "load_scheduler_settings",
 ]
 
 
@@ -70,7 +77,7 @@ def build_scheduler(
     from ..config import get_settings
 
     settings = settings or get_settings()
-    sched = scheduler_settings or SchedulerSettings()
+    sched = scheduler_settings or load_scheduler_settings()
     job_list = list(jobs) if jobs is not None else builtin_jobs(sched)
     if election is None:
         election = DatabaseElection(settings.resolved_database_url, home=settings.home, clock=clock)

@@ -20,7 +20,13 @@ from pydantic_settings import (
 
 from .. import errors
 
-__all__ = ["DEFAULT_SCHEDULES", "JOB_NAMES", "Schedule", "SchedulerSettings"]
+__all__ = [
+    "DEFAULT_SCHEDULES",
+    "JOB_NAMES",
+    "Schedule",
+    "SchedulerSettings",
+    "load_scheduler_settings",
+]
 
 JOB_NAMES = ("token_sweep", "contact_sync", "user_token_watch", "cleanup", "health_check")
 """The built-in jobs, in the order ``scheduler list`` shows them."""
@@ -130,6 +136,25 @@ class SchedulerSettings(BaseSettings):
             return Schedule(interval=float(interval), enabled=enabled)
         default = DEFAULT_SCHEDULES[job]
         return Schedule(interval=default.interval, cron=default.cron, enabled=enabled)
+
+
+def load_scheduler_settings(**overrides: Any) -> SchedulerSettings:
+    """:class:`SchedulerSettings` from the environment; a value that does not parse is a
+    :class:`~lark_service.errors.ConfigError` naming its variable."""
+    from pydantic import ValidationError
+
+    try:
+        return SchedulerSettings(**overrides)
+    except ValidationError as exc:
+        problems = [
+            f"LARK_SCHEDULER_{'.'.join(str(p) for p in e.get('loc', ())).upper()}: "
+            f"{e.get('msg', 'invalid')}"
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise errors.ConfigError(
+            "invalid setting " + "; ".join(problems),
+            hint="Fix the variable in the environment or .env ($LARK_HOME/.env).",
+        ) from None
 
 
 class _HomeEnv(PydanticBaseSettingsSource):

@@ -18,6 +18,7 @@ dict (``failed``: the parts that failed, which makes the run's outcome ``failed`
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -152,31 +153,51 @@ def default_link_builder(ctx: JobContext) -> LinkBuilder | None:
     """Where re-authorization links come from, first that exists:
 
     1. ``options["link_builder"]`` (an injected function);
-    2. ``client.auth.authorization_url`` (user OAuth, issue 13; called with ``app_id=`` and
-       ``user=`` when present);
-    3. ``LARK_SCHEDULER_REAUTH_URL``, a template with ``{app_id}`` and ``{open_id}``;
-    4. none: the message says to ask an administrator.
+    2. ``LARK_SCHEDULER_REAUTH_URL``, a template with ``{app_id}`` and ``{open_id}`` (a
+       durable page of yours that starts the authorization when the user opens it);
+    3. ``client.auth.authorization_url(app_id=, user=)`` (user OAuth): a consent link whose
+       session lasts 10 minutes, so the message says until when it works; needs
+       ``LARK_OAUTH_REDIRECT_URL`` (without it, no link, logged once per run);
+    4. none: the message asks the user to contact an administrator.
     """
     injected = ctx.options.get("link_builder")
     if injected is not None:
         return injected  # type: ignore[no-any-return]
+    template = ctx.scheduler_settings.reauth_url
+    if template:
+        return lambda app_id, open_id: template.format(app_id=app_id, open_id=open_id)
     client = ctx.client()
     try:
         auth = client.auth
     except AttributeError:
-        auth = None
+        return None
     build = getattr(auth, "authorization_url", None)
-    if callable(build):
+    if not callable(build):
+        return None
+    warned: list[str] = []
 
-        def from_auth(app_id: str, open_id: str) -> str | None:
-            result = build(app_id=app_id, user=open_id)
-            return getattr(result, "url", result)  # type: ignore[no-any-return]
+    def from_auth(app_id: str, open_id: str) -> str | None:
+        from .. import errors
 
-        return from_auth
-    template = ctx.scheduler_settings.reauth_url
-    if template:
-        return lambda app_id, open_id: template.format(app_id=app_id, open_id=open_id)
-    return None
+        try:
+            link = build(app_id=app_id, user=open_id)
+        except (errors.ValidationError, errors.ConfigError) as exc:
+            if not warned:
+                warned.append(app_id)
+                logger.warning(
+                    "user_token_watch: no re-authorization link (%s); set "
+                    "LARK_OAUTH_REDIRECT_URL or LARK_SCHEDULER_REAUTH_URL",
+                    getattr(exc, "msg", exc),
+                )
+            return None
+        expires = getattr(link, "expires_at", None)
+        url = str(getattr(link, "url", link))
+        if expires is None:
+            return url
+        until = time.strftime("%H:%M UTC", time.gmtime(float(expires)))
+        return f"{url} (valid until {until})"
+
+    return from_auth
 
 
 def _level(remaining: float) -> str | None:
@@ -344,7 +365,10 @@ _FUNCTIONS: Mapping[str, tuple[Callable[[JobContext], Mapping[str, Any]], str]] 
 
 def builtin_jobs(settings: SchedulerSettings | None = None) -> list[Job]:
     """The five jobs on the schedules ``settings`` give (``LARK_SCHEDULER_*``)."""
-    settings = settings or SchedulerSettings()
+    if settings is None:
+        from ._settings import load_scheduler_settings
+
+        settings = load_scheduler_settings()
     return [
         Job(name, _FUNCTIONS[name][0], settings.schedule(name), _FUNCTIONS[name][1])
         for name in JOB_NAMES
