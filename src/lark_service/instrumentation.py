@@ -61,6 +61,10 @@ Event names (``Event.name``) and their fields (``Event.fields``):
                            and, for ``skipped``, reason (``elsewhere``: another replica
                            has the occurrence; ``running``: the job still runs). Every
                            replica emits both events for every occurrence it considers
+``gateway.request``        operation (the OpenAPI operationId, or ``unmatched``), method,
+                           status, outcome (``ok`` or the error type), key (the API key's
+                           name, never the key), replayed (an Idempotency-Key replay),
+                           duration (s); app_id is the app the request named or resolved to
 =========================  ====================================================================
 
 ``callback.dispatched``'s ``dispatcher`` is ``inprocess`` or ``rabbitmq`` (sent once the broker

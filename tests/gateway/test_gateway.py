@@ -366,3 +366,37 @@ def test_unknown_route_and_method_answer_the_envelope(
     assert missing.status_code == 404 and set(missing.json()) == ENVELOPE_KEYS
     wrong = gateway.patch("/chats", headers=bearer(make_key()))
     assert wrong.status_code == 405 and wrong.json()["error"]["type"] == "MethodNotAllowed"
+
+
+def test_each_request_emits_one_gateway_event_without_the_key(
+    gateway: TestClient, emu: Emulator, make_key: Callable[..., str]
+) -> None:
+    from lark_service import instrumentation
+
+    key = make_key(name="billing", scopes=("messages:send",))
+    with instrumentation.EventRecorder(prefix="gateway.") as events:
+        gateway.post("/messages", json={"receive_id": CHAT, "content": "x"}, headers=bearer(key))
+        gateway.post("/messages", json={}, headers=bearer(key))
+        gateway.get("/chats", headers=bearer(key))
+    ok, invalid, denied = events.named("gateway.request")
+    assert (ok["operation"], ok["status"], ok["outcome"], ok["key"]) == (
+        "post_messages",
+        200,
+        "ok",
+        "billing",
+    )
+    assert ok.app_id == APP_A[0] and ok["duration"] > 0 and ok["replayed"] is False
+    assert (invalid["status"], invalid["outcome"]) == (422, "RequestValidationError")
+    assert (denied["status"], denied["outcome"]) == (403, "ForbiddenError")
+    assert key not in repr([e.fields for e in events.named("gateway.request")])
+
+
+def test_an_upload_over_the_operations_limit_is_refused_unread(
+    gateway: TestClient, make_key: Callable[..., str]
+) -> None:
+    big = b"%PDF-1.7\n" + b"0" * (30 * 1024 * 1024)
+    answer = gateway.post(
+        "/files", files={"file": ("big.pdf", big, "application/pdf")}, headers=bearer(make_key())
+    )
+    assert answer.status_code == 400 and answer.json()["error"]["field"] == "file"
+    assert "at most" in answer.json()["msg"]

@@ -19,7 +19,6 @@ from lark_service.gateway.ratelimit import Bucket, LocalBuckets, RedisBuckets
 from .conftest import APP_A, FakeClock, bearer
 
 if TYPE_CHECKING:
-
     from lark_service.testing import Emulator
 
 

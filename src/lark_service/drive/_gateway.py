@@ -74,5 +74,6 @@ OPERATIONS = [
     expose("POST", "/drive/folders", "create_folder", scopes=_WRITE, body=FolderBody,
            summary="Create a folder"),
     expose("POST", "/drive/files", upload_file, scopes=_WRITE, body=UploadForm,
-           upload="source", summary="Upload a file into a folder (multipart field 'file')"),
+           upload="source", max_upload=100 * 1024 * 1024,
+           summary="Upload a file into a folder (multipart field 'file'; at most 100 MB here)"),
 ]  # fmt: skip

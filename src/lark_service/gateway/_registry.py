@@ -103,6 +103,8 @@ class Operation:
     """The domain client (``client.<domain>``); ``""`` is the client itself."""
     operation_id: str = ""
     write: bool = field(default=False)
+    max_upload: int = 30 * 1024 * 1024
+    """The largest file an upload operation reads (bytes); larger ones are refused (400)."""
 
     @property
     def path_params(self) -> list[str]:
@@ -127,6 +129,7 @@ def expose(
     description: str = "",
     domain: str | None = None,
     operation_id: str = "",
+    max_upload: int = 30 * 1024 * 1024,
 ) -> Operation:
     """Declare ``method path`` (under ``/api/v1``) as a call of the domain's ``call``.
 
@@ -157,6 +160,7 @@ def expose(
         domain=domain if domain is not None else "",
         operation_id=operation_id,
         write=method != "GET",
+        max_upload=max_upload,
     )
 
 

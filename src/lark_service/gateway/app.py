@@ -19,6 +19,7 @@ import inspect
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -33,7 +34,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import errors
+from .. import errors, instrumentation
 from .._async_pagination import AsyncPager
 from .._version import __version__
 from ._registry import GatewayQuery, Operation, expose, operations
@@ -234,6 +235,7 @@ class _RequestIdMiddleware:
         request_id = given if _REQUEST_ID.match(given) else str(uuid.uuid4())
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -241,9 +243,25 @@ class _RequestIdMiddleware:
                 headers["X-Request-Id"] = request_id
                 for name, value in (state.get("extra_headers") or {}).items():
                     headers[name] = value
+                if instrumentation.enabled():
+                    _emit(scope, state, int(message["status"]), headers, started)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _emit(scope: Scope, state: dict[str, Any], status: int, headers: Any, started: float) -> None:
+    instrumentation.emit(
+        "gateway.request",
+        state.get("app_id"),
+        operation=state.get("operation") or "unmatched",
+        method=scope.get("method"),
+        status=status,
+        outcome=state.get("outcome") or ("ok" if status < 400 else f"http_{status}"),
+        key=state.get("api_key_name"),
+        replayed=headers.get("Idempotent-Replayed") == "true",
+        duration=time.perf_counter() - started,
+    )
 
 
 def _request_id(request: Request) -> str:
@@ -257,6 +275,7 @@ def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
 def _error_response(request: Request, exc: BaseException) -> Any:
     request_id = _request_id(request)
     status, body = error_body(exc, request_id)
+    request.state.outcome = body["error"]["type"]
     headers: dict[str, str] = {}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="lark-service"'
@@ -287,6 +306,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or where
         request_id = _request_id(request)
+        request.state.outcome = "RequestValidationError"
         body = {
             "code": 422,
             "msg": f"invalid request: {msg}",
@@ -306,6 +326,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         request_id = _request_id(request)
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        request.state.outcome = kind
         body = {
             "code": exc.status_code,
             "msg": str(exc.detail),
@@ -335,12 +356,14 @@ _bearer = HTTPBearer(
 )
 
 
-def _auth(gateway: Gateway, scopes: Sequence[str]) -> Callable[..., Any]:
+def _auth(gateway: Gateway, scopes: Sequence[str], operation_id: str) -> Callable[..., Any]:
     async def authenticate(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiKey:
+        request.state.operation = operation_id
         record = await gateway.authenticate(credentials.credentials if credentials else None)
+        request.state.api_key_name = record.name
         missing = record.missing_scopes(scopes)
         if missing:
             raise errors.ForbiddenError(
@@ -402,7 +425,7 @@ def _responses() -> dict[int | str, dict[str, Any]]:
 def _add_operation(app: FastAPI, gateway: Gateway, op: Operation) -> None:
     params: list[inspect.Parameter] = [
         _param("request", Request),
-        _param("caller", ApiKey, Depends(_auth(gateway, op.scopes))),
+        _param("caller", ApiKey, Depends(_auth(gateway, op.scopes, op.name))),
     ]
     for name in op.path_params:
         params.append(_param(name, str, PathParam(min_length=1, max_length=512)))
@@ -463,8 +486,15 @@ async def _run(gateway: Gateway, op: Operation, kw: dict[str, Any]) -> Any:
     requested = requested or args.pop("app_id", None)
     args.pop("app_id", None)
     app_id = _choose_app(caller, requested)
+    request.state.app_id = app_id
     upload: UploadFile | None = kw.get("file")
     if op.upload and upload is not None:
+        if upload.size is not None and upload.size > op.max_upload:
+            raise errors.ValidationError(
+                f"the file is {upload.size:,} bytes; this operation takes at most "
+                f"{op.max_upload:,}",
+                field="file",
+            )
         args[op.upload] = await upload.read()
         if upload.filename:
             args["_file_name"] = upload.filename
@@ -581,7 +611,7 @@ def _add_raw_route(app: FastAPI, gateway: Gateway, method: str) -> None:
     has_body = method in ("POST", "PUT", "PATCH")
     params: list[inspect.Parameter] = [
         _param("request", Request),
-        _param("caller", ApiKey, Depends(_auth(gateway, ("raw:call",)))),
+        _param("caller", ApiKey, Depends(_auth(gateway, ("raw:call",), f"raw_{method.lower()}"))),
         _param("path", str, PathParam(min_length=1, max_length=1024)),
         _param(
             "app_id",
@@ -598,6 +628,7 @@ def _add_raw_route(app: FastAPI, gateway: Gateway, method: str) -> None:
         request: Request = kw["request"]
         caller: ApiKey = kw["caller"]
         app_id = _choose_app(caller, kw.get("app_id"))
+        request.state.app_id = app_id
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "app_id"]
         payload = kw.get("payload")
         args = {"path": kw["path"], "query": query, "json": payload}
