@@ -5,8 +5,10 @@ the emulator (no 5xx, every answer matching its schema)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+import pytest
 
 from lark_service.testing import Emulator
 
@@ -109,3 +111,36 @@ def test_schemathesis_every_operation_no_5xx_and_answers_match_the_schema(
     assert not failures, "\n\n".join(failures)
     assert sum(statuses.values()) >= 2 * len(tested)  # the run really called the server
     assert 200 in statuses and 422 in statuses, statuses
+
+
+def test_lark_gateway_enabled_switches_it_on(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lark_service.server import create_app
+
+    monkeypatch.setenv("LARK_GATEWAY_ENABLED", "true")
+    server = LiveServer(create_app(dispatcher="inprocess")).start()
+    try:
+        answer = httpx.get(server.url + "/api/v1/chats")
+        assert answer.status_code == 401 and answer.json()["error"]["type"] == "AuthenticationError"
+        off = create_app(dispatcher="inprocess", gateway=False)
+        assert getattr(off.state, "gateway", None) is None
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("flag", "on"), [(["--gateway"], True), ([], False)])
+def test_serve_gateway_flag(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, flag: list[str], on: bool
+) -> None:
+    import uvicorn
+    from click.testing import CliRunner
+
+    from lark_service.cli import cli
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
+    result = CliRunner().invoke(cli, ["serve", "--dispatcher", "inprocess", *flag])
+    assert result.exit_code == 0, result.output
+    assert (getattr(served[0].state, "gateway", None) is not None) is on
+    assert ("/api/v1/" in result.output) is on
