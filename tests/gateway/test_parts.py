@@ -192,3 +192,18 @@ def test_apikey_help_says_it_is_not_the_encryption_key() -> None:
     assert "gateway" in text and "key rotate" in text and "LARK_CONFIG_ENCRYPTION_KEY" in text
     serve = runner.invoke(cli, ["serve", "--help"]).output
     assert "--gateway" in serve
+
+
+def test_an_abandoned_claim_can_be_claimed_again(clock: FakeClock) -> None:
+    from lark_service.config import get_settings
+    from lark_service.gateway.idempotency import IdempotencyStore
+
+    store = IdempotencyStore(get_settings().resolved_database_url, clock=clock)
+    assert store.begin(1, "k", "p") is None  # this server dies before finish()
+    with pytest.raises(errors.IdempotencyConflictError, match="still running"):
+        store.begin(1, "k", "p")
+    clock.advance(601)
+    assert store.begin(1, "k", "p") is None
+    store.finish(1, "k", 200, {"code": 0})
+    replay = store.begin(1, "k", "p")
+    assert replay is not None and replay.body == {"code": 0}

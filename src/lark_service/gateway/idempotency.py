@@ -4,7 +4,8 @@ Per API key, in the state database (table ``gateway_idempotency``), so every ser
 and host sees the same answers. The first request inserts a pending row, calls Feishu and
 stores its answer; a repeat with the same key and the same request (method, path, query and
 body hash) gets that answer back without calling Feishu; while the first is still running a
-repeat gets 409; the same key with a different request gets 409 too. Answers that say
+repeat gets 409 (a claim unanswered for 10 minutes is taken as abandoned by a server that
+died, and runs again); the same key with a different request gets 409 too. Answers that say
 "try again" (429 and 5xx) are not kept: the row is deleted so the caller can retry (message
 sends stay safe: the key is also their Feishu ``uuid``, which Feishu deduplicates for 1 h).
 """
@@ -57,11 +58,19 @@ class IdempotencyStore:
     """Stored answers of writes sent with an ``Idempotency-Key`` (see the module doc)."""
 
     def __init__(
-        self, database_url: str, *, clock: Callable[[], float] = time.time, ttl: float = TTL
+        self,
+        database_url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        ttl: float = TTL,
+        abandon_after: float = 600.0,
     ) -> None:
         self.database_url = database_url
         self.clock = clock
         self.ttl = ttl
+        self.abandon_after = abandon_after
+        """A claim still unanswered after this many seconds is taken as abandoned (its
+        server died mid-request) and may be claimed again."""
         self._engine: Engine | None = None
         self._next_purge = 0.0
 
@@ -103,7 +112,8 @@ class IdempotencyStore:
                 row = conn.execute(select(table).where(where)).first()
                 if row is None:
                     continue  # deleted meanwhile: try to claim it again
-                if row.expires_at <= now:
+                abandoned = row.status_code is None and row.created_at + self.abandon_after <= now
+                if row.expires_at <= now or abandoned:
                     conn.execute(delete(table).where(where))
                     continue
             if row.fingerprint != request_fingerprint:
