@@ -132,8 +132,11 @@ def test_a_registered_operation_of_your_own_becomes_an_endpoint(
     with TestClient(app, raise_server_exceptions=False) as http:
         answer = http.post("/notes-test", json={"text": "hi"}, headers=key)
         assert answer.json()["data"] == {"app_id": APP_A[0], "echo": "hi"}
-        crash = http.post("/notes-test", json={"text": "boom"}, headers=key)
+        crash = http.post(
+            "/notes-test", json={"text": "boom"}, headers={**key, "X-Request-Id": "r-500"}
+        )
         assert crash.status_code == 500
+        assert crash.headers["X-Request-Id"] == "r-500" == crash.json()["request_id"]
         assert crash.json()["error"]["type"] == "InternalError"
         assert "secret internals" not in crash.text and "Traceback" not in crash.text
         http.portal.call(app.state.gateway.aclose)

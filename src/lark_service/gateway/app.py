@@ -276,7 +276,8 @@ def _error_response(request: Request, exc: BaseException) -> Any:
     request_id = _request_id(request)
     status, body = error_body(exc, request_id)
     request.state.outcome = body["error"]["type"]
-    headers: dict[str, str] = {}
+    # set here too: a 500 is answered outside the middleware that adds it to the others
+    headers: dict[str, str] = {"X-Request-Id": request_id}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="lark-service"'
     retry_after = getattr(exc, "retry_after", None)
