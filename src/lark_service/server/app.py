@@ -6,6 +6,7 @@ Routes::
     POST /callbacks/{app_id}/card    card callbacks (card.action.trigger, the legacy callback)
     POST /callbacks/event            the same for the default app
     POST /callbacks/card
+    GET  /oauth/callback             user OAuth: the consent page's redirect (docs/auth.md)
     GET  /healthz                    alive
     GET  /readyz                     databases (state; config when a registry is used) and
                                      broker reachable
@@ -100,6 +101,9 @@ def create_app(
     app = FastAPI(title="lark-service", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.callbacks = core
     add_callback_routes(app, core)
+    from .oauth import add_oauth_routes  # GET /oauth/callback: user OAuth (docs/auth.md)
+
+    add_oauth_routes(app, settings=settings)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
