@@ -18,7 +18,7 @@ from ._options import RequestOptions
 from ._pagination import Page, page_of
 
 if TYPE_CHECKING:
-    from ._async_pipeline import AsyncPipeline
+    from ._async_pipeline import AsyncPipeline, Sink
     from .config import Settings
 
 __all__ = ["AsyncResource"]
@@ -77,8 +77,13 @@ class AsyncResource:
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
         binary: bool = False,
+        sink: Sink | None = None,
     ) -> ApiResponse:
-        """Send one call through the pipeline; the answer after the envelope was checked."""
+        """Send one call through the pipeline; the answer after the envelope was checked.
+
+        ``sink``: stream a download instead of reading it into memory (``await sink(response)``
+        reads the body; its return value is ``ApiResponse.value``; retried from the start).
+        """
         return await self._pipeline.send(
             method,
             path,
@@ -88,6 +93,7 @@ class AsyncResource:
             data=data,
             files=files,
             binary=binary,
+            sink=sink,
         )
 
     def _paginate(

@@ -42,6 +42,8 @@ class ApiResponse:
     body: dict[str, Any] = field(default_factory=dict)
     content: bytes | None = None
     attempts: int = 1
+    value: Any = None
+    """What a streaming ``sink`` returned (a download's saved path)."""
 
     @property
     def code(self) -> int:

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline"]
 
 S = TypeVar("S")
+Sink = Callable[[httpx.Response], Any]
+"""Reads a streamed download's body (see :meth:`Pipeline.send`)."""
 
 _TOKEN_PATHS: Mapping[str, str] = {
     "tenant": "/open-apis/auth/v3/tenant_access_token/internal",
@@ -176,8 +178,13 @@ class Pipeline:
         binary: bool = False,
         envelope: bool = True,
         request_id: str | None = None,
+        sink: Sink | None = None,
     ) -> ApiResponse:
         """Call ``method path`` as the resolved app, with tokens, retries and typed errors.
+
+        ``sink`` streams a download: ``sink(response)`` reads the unread 2xx body (never
+        all in memory) and its return value is ``ApiResponse.value``; a failure while reading
+        is retried like any other (the sink starts again from the first byte).
 
         ``options.idempotent=False`` marks a write that must not be repeated blindly (an edit,
         a recall, an upload): after a failure that Feishu may have processed, it is not retried.
@@ -195,6 +202,7 @@ class Pipeline:
             binary=binary,
             envelope=envelope,
             request_id=request_id or str(uuid.uuid4()),
+            sink=sink,
         )
 
     def resolve_app(self, app_id: str | None = None) -> AppCredentials:
@@ -217,6 +225,7 @@ class Pipeline:
         files: Mapping[str, Any] | None = None,
         binary: bool = False,
         envelope: bool = True,
+        sink: Sink | None = None,
     ) -> ApiResponse:
         method = check_method(method)
         policy = options.retry or self.retry
@@ -246,6 +255,7 @@ class Pipeline:
                 files=files,
                 binary=binary,
                 envelope=envelope,
+                sink=sink,
             )
 
     def _attempts(
@@ -269,6 +279,7 @@ class Pipeline:
         files: Mapping[str, Any] | None,
         binary: bool,
         envelope: bool,
+        sink: Sink | None,
     ) -> ApiResponse:
         """Send until an answer, a final failure, or the retry policy gives up (the lease of
         an exclusive pacing family is held around all of it)."""
@@ -303,18 +314,26 @@ class Pipeline:
             error: errors.LarkError
             response: httpx.Response | None = None
             try:
-                response = self.http.send(request)
+                response, downloaded = self._send(request, request_id, sink)
             except httpx.RequestError as exc:
                 error = transport_error(exc, request_id=request_id, url=url)
             else:
                 try:
-                    result = parse_response(
+                    result = downloaded or parse_response(
                         response,
                         request_id=request_id,
                         envelope=envelope,
                         binary=binary,
                         family=family,
                     )
+                    if sink is not None and downloaded is None:
+                        raise errors.ServerError(
+                            "the download answered JSON instead of the file",
+                            request_id=request_id,
+                            log_id=result.log_id,
+                            http_status=result.http_status,
+                            retryable=False,
+                        )
                 except errors.LarkError as exc:
                     error = exc
                 else:
@@ -379,6 +398,22 @@ class Pipeline:
                 attempt=attempt,
             )
             _concurrency.sleep(decision.delay)
+
+    def _send(
+        self, request: httpx.Request, request_id: str, sink: Sink | None
+    ) -> tuple[httpx.Response, ApiResponse | None]:
+        """Send; with a ``sink``, stream a 2xx file body into it (an error answer is read
+        whole, to be parsed)."""
+        if sink is None:
+            return self.http.send(request), None
+        response = self.http.send(request, stream=True)
+        try:
+            if _is_download(response):
+                return response, _downloaded(response, request_id, sink(response))
+            response.read()
+            return response, None
+        finally:
+            response.close()
 
     def _pace(self, app_id: str, route: PacingRoute) -> None:
         """Wait until the pacing table lets a call of ``route`` go (nothing for unpaced ones)."""
@@ -509,6 +544,23 @@ def _build(
             hint="Check the ids, params, headers and body: text must be valid Unicode "
             "(no lone surrogates) and JSON-serialisable.",
         ) from None
+
+
+def _is_download(response: httpx.Response) -> bool:
+    return 200 <= response.status_code < 300 and "application/json" not in response.headers.get(
+        "content-type", ""
+    )
+
+
+def _downloaded(response: httpx.Response, request_id: str, value: Any) -> ApiResponse:
+    return ApiResponse(
+        http_status=response.status_code,
+        data={},
+        request_id=request_id,
+        log_id=response.headers.get("x-tt-logid"),
+        headers=response.headers,
+        value=value,
+    )
 
 
 def _check_files(files: Mapping[str, Any]) -> None:

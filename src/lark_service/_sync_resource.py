@@ -19,7 +19,7 @@ from ._options import RequestOptions
 from ._pagination import Page, page_of
 
 if TYPE_CHECKING:
-    from ._sync_pipeline import Pipeline
+    from ._sync_pipeline import Pipeline, Sink
     from .config import Settings
 
 __all__ = ["Resource"]
@@ -78,8 +78,13 @@ class Resource:
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
         binary: bool = False,
+        sink: Sink | None = None,
     ) -> ApiResponse:
-        """Send one call through the pipeline; the answer after the envelope was checked."""
+        """Send one call through the pipeline; the answer after the envelope was checked.
+
+        ``sink``: stream a download instead of reading it into memory (``sink(response)``
+        reads the body; its return value is ``ApiResponse.value``; retried from the start).
+        """
         return self._pipeline.send(
             method,
             path,
@@ -89,6 +94,7 @@ class Resource:
             data=data,
             files=files,
             binary=binary,
+            sink=sink,
         )
 
     def _paginate(

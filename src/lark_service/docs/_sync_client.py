@@ -8,7 +8,6 @@ are paced by the pipeline's ``docx.edit`` family (3 per second per app and per d
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence

@@ -14,22 +14,18 @@ import gc
 import json
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .. import _concurrency, errors, instrumentation
-from .._app import AppCredentials
+from .. import errors, instrumentation
 from .._async_pagination import AsyncPager
 from .._async_resource import AsyncResource
-from .._http import ApiResponse, parse_response, transport_error
-from .._options import RequestOptions
+from .._http import ApiResponse
 from .._pagination import Page
-from .._paths import api_path, file_inside, path_id, route_of, safe_file_name
-from ..credentials import TokenKey
+from .._paths import api_path, file_inside, path_id, safe_file_name
 from . import _errors  # noqa: F401  (registers the drive code table)
 from ._members import (
     LINK_SHARE_ENTITIES,
@@ -40,14 +36,13 @@ from ._members import (
 )
 from ._transfer import (
     BLOCK_SIZE,
+    DOWNLOAD_CHUNK,
     MAX_UPLOAD_BYTES,
     MEDIA_PARENT_TYPES,
     UPLOAD_ALL_LIMIT,
     UploadSource,
     UploadState,
     adler32,
-    async_iter_body,
-    async_read_body,
     disposition_name,
     open_temp_beside,
     plan_parts,
@@ -923,199 +918,55 @@ class AsyncDriveClient(AsyncResource):
         app_id: str | None,
         fallback_name: str,
     ) -> Path:
-        """GET ``path`` streamed into ``save_path``; retried from the start per the retry
-        policy (a token rejected once is refetched, as the pipeline does)."""
+        """GET ``path`` streamed into ``save_path`` through the pipeline (tokens, pacing,
+        retries: a failure while reading starts the file again from the first byte)."""
         target, directory = _save_target(save_path, overwrite)
-        opts = self._opts(app_id=app_id)
-        app = await self._pipeline.resolve_app(opts.app_id)
-        policy = opts.retry or self._pipeline.retry
-        retries = 0
-        waited = 0.0
-        refetched = False
-        attempt = 0
-        while True:
-            attempt += 1
-            key = _token_key(app, opts)
-            token_value = await self._token(app, key) if key is not None else None
-            try:
-                return await self._download_once(
-                    app,
-                    path,
-                    params,
-                    opts,
-                    token_value,
-                    target=target,
-                    directory=directory,
-                    fallback_name=fallback_name,
-                    overwrite=overwrite,
-                    progress=progress,
-                    attempt=attempt,
-                )
-            except errors.LarkError as error:
-                if (
-                    isinstance(error, errors.TokenInvalidError)
-                    and error.retryable
-                    and key is not None
-                    and token_value is not None
-                    and not refetched
-                ):
-                    refetched = True
-                    await self._pipeline.pool.invalidate(key, token_value)
-                    continue
-                decision = policy.decide(error, retry_number=retries, waited=waited)
-                if decision is None:
-                    raise
-                retries += 1
-                waited += decision.delay
-                instrumentation.emit(
-                    "request.retried",
-                    app.app_id,
-                    method="GET",
-                    path=route_of(path),
-                    family="drive",
-                    request_id=error.request_id,
-                    reason=decision.reason,
-                    delay=decision.delay,
-                    retry_number=retries,
-                    max_retries=policy.max_retries,
-                    attempt=attempt,
-                )
-                await _concurrency.async_sleep(decision.delay)
 
-    async def _token(self, app: AppCredentials, key: TokenKey) -> str:
-        if key.kind == "user":
-            pipeline = self._pipeline
-
-            async def fetch(_: TokenKey) -> Any:
-                return await pipeline.fetch_token(app, "user")
-
-            return await pipeline.pool.get_token(key, fetch)
-        return await self._pipeline.get_token(app, key.kind)
-
-    async def _download_once(
-        self,
-        app: AppCredentials,
-        path: str,
-        params: Mapping[str, Any] | None,
-        opts: RequestOptions,
-        token_value: str | None,
-        *,
-        target: Path | None,
-        directory: Path | None,
-        fallback_name: str,
-        overwrite: bool,
-        progress: Progress | None,
-        attempt: int,
-    ) -> Path:
-        request_id = str(uuid.uuid4())
-        headers = {"X-Request-Id": request_id, **dict(opts.headers)}
-        if token_value is not None:
-            headers["Authorization"] = "Bearer " + token_value
-        url = app.base_url + path
-        timeout = _timeout(self._pipeline.timeout, opts.timeout)
-        instrumentation.emit(
-            "request.started",
-            app.app_id,
-            method="GET",
-            path=route_of(path),
-            family="drive",
-            attempt=attempt,
-            request_id=request_id,
-        )
-        started = time.perf_counter()
-        status: int | None = None
-        log_id: str | None = None
-        outcome = "ok"
-        code = 0
-        try:
-            try:
-                async with self._pipeline.http.stream(
-                    "GET", url, params=params, headers=headers, timeout=timeout
-                ) as response:
-                    status = response.status_code
-                    log_id = response.headers.get("x-tt-logid")
-                    content_type = response.headers.get("content-type", "")
-                    if not (200 <= status < 300) or "application/json" in content_type:
-                        await async_read_body(response)
-                        parse_response(response, request_id=request_id, binary=True, family="drive")
-                        raise errors.ServerError(
-                            "the download answered JSON instead of the file",
-                            request_id=request_id,
-                            log_id=log_id,
-                            http_status=status,
-                            retryable=False,
-                        )
-                    if target is None:
-                        assert directory is not None
-                        name = disposition_name(response.headers.get("content-disposition"))
-                        chosen = file_inside(
-                            directory, name or safe_file_name(fallback_name) or "download"
-                        )
-                        if chosen.exists() and not overwrite:
-                            raise errors.ValidationError(
-                                f"{chosen} exists; pass overwrite=True to replace it",
-                                field="save_path",
-                            )
-                    else:
-                        chosen = target
-                    total = _content_length(response.headers)
-                    return await self._write_stream(
-                        response, chosen, total, progress, request_id, log_id, status
+        async def save(response: httpx.Response) -> Path:
+            if target is None:
+                assert directory is not None
+                name = disposition_name(response.headers.get("content-disposition"))
+                chosen = file_inside(directory, name or safe_file_name(fallback_name) or "download")
+                if chosen.exists() and not overwrite:
+                    raise errors.ValidationError(
+                        f"{chosen} exists; pass overwrite=True to replace it", field="save_path"
                     )
-            except httpx.RequestError as exc:
-                raise transport_error(exc, request_id=request_id, url=url) from None
-        except errors.LarkError as exc:
-            outcome = type(exc).__name__
-            code = exc.code or 0
-            raise
-        finally:
-            instrumentation.emit(
-                "request.finished",
-                app.app_id,
-                method="GET",
-                path=route_of(path),
-                family="drive",
-                attempt=attempt,
-                request_id=request_id,
-                status=status,
-                code=code,
-                outcome=outcome,
-                duration=time.perf_counter() - started,
-                log_id=log_id,
-            )
+            else:
+                chosen = target
+            return await _write_stream(response, chosen, progress)
 
-    async def _write_stream(
-        self,
-        response: Any,
-        target: Path,
-        total: int,
-        progress: Progress | None,
-        request_id: str,
-        log_id: str | None,
-        status: int,
-    ) -> Path:
-        fh, tmp = open_temp_beside(target)
-        done = 0
-        try:
-            with fh:
-                async for chunk in async_iter_body(response):
-                    fh.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-            if total and done != total:
-                raise errors.ServerError(
-                    f"the download ended after {done} of {total} bytes",
-                    request_id=request_id,
-                    log_id=log_id,
-                    http_status=status,
-                )
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return target
+        response = await self._request(
+            "GET", path, options=self._opts(app_id=app_id), params=params, sink=save
+        )
+        saved: Path = response.value
+        return saved
+
+
+async def _write_stream(response: httpx.Response, target: Path, progress: Progress | None) -> Path:
+    """The body into a temp file beside ``target``, length-checked, then renamed into place."""
+    total = _content_length(response.headers)
+    fh, tmp = open_temp_beside(target)
+    done = 0
+    try:
+        with fh:
+            async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK):
+                fh.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+        if total and done != total:
+            raise errors.ServerError(
+                f"the download ended after {done} of {total} bytes",
+                log_id=response.headers.get("x-tt-logid"),
+                http_status=response.status_code,
+                retryable=True,
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
 
 
 # -- pure helpers -------------------------------------------------------------------------------
@@ -1208,27 +1059,6 @@ def _save_target(
             f"{path} exists; pass overwrite=True to replace it", field="save_path"
         )
     return parent / path.name, None
-
-
-def _token_key(app: AppCredentials, options: RequestOptions) -> TokenKey | None:
-    kind = options.token_kind
-    if kind is None:
-        return None
-    if kind == "user":
-        if not options.user:
-            raise errors.ValidationError(
-                "a user token needs the user: client.as_user(open_id)", field="user"
-            )
-        return TokenKey(app.app_id, app.fingerprint, "user", options.user)
-    return TokenKey(app.app_id, app.fingerprint, kind)
-
-
-def _timeout(default: httpx.Timeout, value: float | httpx.Timeout | None) -> httpx.Timeout:
-    if value is None:
-        return default
-    if isinstance(value, httpx.Timeout):
-        return value
-    return httpx.Timeout(value, connect=min(default.connect or value, value))
 
 
 def _content_length(headers: httpx.Headers) -> int:

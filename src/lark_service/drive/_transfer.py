@@ -35,14 +35,10 @@ __all__ = [
     "UploadSource",
     "UploadState",
     "adler32",
-    "async_iter_body",
-    "async_read_body",
     "disposition_name",
     "file_adler32",
-    "iter_body",
     "open_temp_beside",
     "plan_parts",
-    "read_body",
 ]
 
 UPLOAD_ALL_LIMIT = 20 * 1024 * 1024
@@ -303,32 +299,7 @@ def open_temp_beside(target: Path) -> tuple[IO[bytes], Path]:
     return os.fdopen(fd, "wb"), Path(tmp)
 
 
-# -- streaming helpers: pairs, so the generated sync client calls the sync one -----------------
-
 DOWNLOAD_CHUNK = 256 * 1024
-
-
-async def async_iter_body(response: Any, chunk_size: int = DOWNLOAD_CHUNK) -> Any:
-    """The body of a streamed httpx answer, chunk by chunk."""
-    async for chunk in response.aiter_bytes(chunk_size):
-        yield chunk
-
-
-def iter_body(response: Any, chunk_size: int = DOWNLOAD_CHUNK) -> Any:
-    """The body of a streamed httpx answer, chunk by chunk."""
-    yield from response.iter_bytes(chunk_size)
-
-
-async def async_read_body(response: Any) -> bytes:
-    """Read a streamed httpx answer whole (an error answer: small)."""
-    data: bytes = await response.aread()
-    return data
-
-
-def read_body(response: Any) -> bytes:
-    """Read a streamed httpx answer whole (an error answer: small)."""
-    data: bytes = response.read()
-    return data
 
 
 def disposition_name(header: str | None) -> str | None:
