@@ -42,6 +42,7 @@ __all__ = [
 
 logger = get_logger("lark_service.auth")
 
+_NEVER = "the user must authorize the app first (user OAuth)"
 _TOKEN_OPTIONS = RequestOptions(token=None, idempotent=False, error_family="authen.oauth")
 
 
@@ -135,8 +136,12 @@ async def authorization_required(
         else "Send the user a new authorization (client.auth.send_auth_card(open_id)); set "
         "LARK_OAUTH_REDIRECT_URL so this error can carry a link."
     )
+    if scopes is None and why == _NEVER:
+        msg = f"no user token stored for {key.subject} of app {app.app_id}: {why}"
+    else:
+        msg = f"user {key.subject} must authorize app {app.app_id} again: {why}"
     return errors.AuthorizationRequiredError(
-        f"user {key.subject} must authorize app {app.app_id} again: {why}",
+        msg,
         authorization_url=link,
         open_id=key.subject,
         hint=hint,
@@ -156,7 +161,7 @@ async def refresh_user_token(
     current = await pool.current(key)
     now = pool.clock()
     if current is None:
-        raise await authorization_required(pipeline, app, key, "no authorization is stored")
+        raise await authorization_required(pipeline, app, key, _NEVER)
     if not current.refresh_token:
         await pool.forget(key)
         raise await authorization_required(

@@ -43,6 +43,7 @@ __all__ = [
 
 logger = get_logger("lark_service.auth")
 
+_NEVER = "the user must authorize the app first (user OAuth)"
 _TOKEN_OPTIONS = RequestOptions(token=None, idempotent=False, error_family="authen.oauth")
 
 
@@ -136,8 +137,12 @@ def authorization_required(
         else "Send the user a new authorization (client.auth.send_auth_card(open_id)); set "
         "LARK_OAUTH_REDIRECT_URL so this error can carry a link."
     )
+    if scopes is None and why == _NEVER:
+        msg = f"no user token stored for {key.subject} of app {app.app_id}: {why}"
+    else:
+        msg = f"user {key.subject} must authorize app {app.app_id} again: {why}"
     return errors.AuthorizationRequiredError(
-        f"user {key.subject} must authorize app {app.app_id} again: {why}",
+        msg,
         authorization_url=link,
         open_id=key.subject,
         hint=hint,
@@ -157,7 +162,7 @@ def refresh_user_token(
     current = pool.current(key)
     now = pool.clock()
     if current is None:
-        raise authorization_required(pipeline, app, key, "no authorization is stored")
+        raise authorization_required(pipeline, app, key, _NEVER)
     if not current.refresh_token:
         pool.forget(key)
         raise authorization_required(
