@@ -29,3 +29,19 @@ def ws(emu: Emulator) -> LongConnControl:
         ping_interval=0.3, reconnect_interval=0.2, reconnect_nonce=0.1, ack_timeout=3.0
     )
     return control
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left() -> Iterator[None]:
+    """Every LongConnection thread a test started has ended when the test ends."""
+    import threading
+    import time
+
+    yield
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [t.name for t in threading.enumerate() if t.name.startswith("lark-longconn")]
+        if not left:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"long-connection threads still running: {left}")

@@ -110,6 +110,10 @@ class _Session:
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+class _StopRequested(Exception):
+    """Stop was asked while connecting."""
+
+
 class _Fatal(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
@@ -394,6 +398,8 @@ class LongConnection:
             self._set_state("connecting" if first else "reconnecting")
             try:
                 session = await self._connect()
+            except _StopRequested:
+                break
             except _Fatal:
                 raise
             except errors.LarkError as exc:
@@ -457,6 +463,24 @@ class LongConnection:
             for t in (stop, nap):
                 t.cancel()
 
+    async def _or_stop(self, awaitable: Awaitable[Any]) -> Any:
+        """``await awaitable``, unless stop is asked first (then :class:`_StopRequested`)."""
+        assert self._stopping is not None
+        task = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            result = await task
+            with contextlib.suppress(Exception):
+                await result.close()  # a socket that opened while we were cancelling
+        raise _StopRequested
+
     async def _endpoint(self) -> tuple[str, ClientConfig]:
         assert self._client is not None and self._resolved_app is not None
         try:
@@ -484,7 +508,7 @@ class LongConnection:
         from websockets.exceptions import InvalidHandshake, InvalidStatus
 
         try:
-            url, server_config = await self._endpoint()
+            url, server_config = await self._or_stop(self._endpoint())
         except errors.LarkError as exc:
             if not exc.retryable:
                 raise _Fatal(exc) from None
@@ -499,15 +523,17 @@ class LongConnection:
         conf = self._effective()
         timeout = max(0.05, min(self.config.open_timeout, conf.ping_interval))
         try:
-            ws = await connect(
-                url,
-                open_timeout=timeout,
-                ping_interval=None,  # the protocol's own pings (and watchdog) instead
-                close_timeout=min(2.0, timeout),
-                max_size=self.config.max_frame,
-                compression=None,
-                proxy=None,
-                user_agent_header=_user_agent(),
+            ws = await self._or_stop(
+                connect(
+                    url,
+                    open_timeout=timeout,
+                    ping_interval=None,  # the protocol's own pings (and watchdog) instead
+                    close_timeout=min(2.0, timeout),
+                    max_size=self.config.max_frame,
+                    compression=None,
+                    proxy=None,
+                    user_agent_header=_user_agent(),
+                )
             )
         except InvalidStatus as exc:
             error = _handshake_error(exc.response.status_code, exc.response.headers)
