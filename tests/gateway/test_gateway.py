@@ -400,3 +400,28 @@ def test_an_upload_over_the_operations_limit_is_refused_unread(
     )
     assert answer.status_code == 400 and answer.json()["error"]["field"] == "file"
     assert "at most" in answer.json()["msg"]
+
+
+def test_a_failing_state_database_is_503_not_a_crash(
+    gateway: TestClient, emu: Emulator, keys: ApiKeyStore, make_key: Callable[..., str]
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    key = make_key()
+
+    def broken(*args: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    state = gateway.app.state.gateway  # type: ignore[attr-defined]
+    state.idempotency.begin = broken
+    answer = gateway.post(
+        "/messages",
+        json={"receive_id": CHAT, "content": "x"},
+        headers={**bearer(key), "Idempotency-Key": "db-down"},
+    )
+    assert answer.status_code == 503
+    assert answer.json()["error"]["type"] == "StorageUnavailableError"
+    assert emu.messages() == []  # nothing sent without the idempotency check
+    keys._cache.clear()
+    keys._load = broken  # type: ignore[method-assign]
+    assert gateway.get("/chats", headers=bearer(key)).status_code == 503

@@ -107,7 +107,27 @@ class Gateway:
         found = self.keys.authenticate_cached(key)  # no I/O: stays on the event loop
         if found is not None:
             return found
-        return await asyncio.to_thread(self.keys.authenticate, key)
+        record: ApiKey = await self.stored(self.keys.authenticate, key)
+        return record
+
+    async def stored(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` in a thread; a database failure is StorageUnavailableError (503:
+        no request runs unauthenticated, or without its Idempotency-Key check)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return await asyncio.to_thread(function, *args)
+        except (SQLAlchemyError, OSError) as exc:
+            _log.error("gateway: the state database failed: %s", type(exc).__name__)
+            raise errors.StorageUnavailableError(
+                "the gateway's state database cannot be used now; retry shortly",
+                hint="Check LARK_DATABASE_URL and the database server.",
+            ) from None
+
+    async def finish(self, key_id: int, key: str, status: int, body: dict[str, Any]) -> None:
+        """Store an answer; a failure is logged (the claim is abandoned after 10 min)."""
+        with contextlib.suppress(errors.StorageUnavailableError):
+            await self.stored(self.idempotency.finish, key_id, key, status, body)
 
     async def take(self, record: ApiKey) -> Take | None:
         if record.rate is None:
@@ -505,7 +525,7 @@ async def _run(gateway: Gateway, op: Operation, kw: dict[str, Any]) -> Any:
     if not key:
         return await _call(gateway, op, app_id, args, request)
     print_ = _fingerprint(op, request, app_id, args)
-    replay = await asyncio.to_thread(gateway.idempotency.begin, caller.id, key, print_)
+    replay = await gateway.stored(gateway.idempotency.begin, caller.id, key, print_)
     if replay is not None:
         return _answer(replay.status_code, replay.body, {"Idempotent-Replayed": "true"})
     response = None
@@ -513,12 +533,10 @@ async def _run(gateway: Gateway, op: Operation, kw: dict[str, Any]) -> Any:
         response = await _call(gateway, op, app_id, args, request)
     finally:
         if response is None:  # an unexpected error: release the key
-            await asyncio.to_thread(gateway.idempotency.finish, caller.id, key, 500, {})
+            await gateway.finish(caller.id, key, 500, {})
         else:
             body = json.loads(bytes(response.body))
-            await asyncio.to_thread(
-                gateway.idempotency.finish, caller.id, key, response.status_code, body
-            )
+            await gateway.finish(caller.id, key, response.status_code, body)
     return response
 
 
@@ -654,7 +672,7 @@ def _add_raw_route(app: FastAPI, gateway: Gateway, method: str) -> None:
         op_print = fingerprint(
             method, "/raw", request.url.path, json.dumps(args, sort_keys=True).encode()
         )
-        replay = await asyncio.to_thread(gateway.idempotency.begin, caller.id, key, op_print)
+        replay = await gateway.stored(gateway.idempotency.begin, caller.id, key, op_print)
         if replay is not None:
             return _answer(replay.status_code, replay.body, {"Idempotent-Replayed": "true"})
         response = None
@@ -663,7 +681,7 @@ def _add_raw_route(app: FastAPI, gateway: Gateway, method: str) -> None:
         finally:
             status = 500 if response is None else response.status_code
             body = {} if response is None else json.loads(bytes(response.body))
-            await asyncio.to_thread(gateway.idempotency.finish, caller.id, key, status, body)
+            await gateway.finish(caller.id, key, status, body)
         return response
 
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
