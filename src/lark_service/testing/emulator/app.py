@@ -1,8 +1,8 @@
 """The emulator as an ASGI app: route modules behind a gate that logs, tags and breaks calls.
 
-Routes come from the modules in :data:`ROUTE_MODULES`; each exposes
-``routes(state: EmulatorState) -> list[BaseRoute]``. A new Feishu domain is one new module and
-one line here. Route modules may also add control endpoints under ``/_emulator/``.
+Routes come from the modules in :data:`ROUTE_MODULES`, every ``routes_*.py`` beside this file;
+each exposes ``routes(state: EmulatorState) -> list[BaseRoute]``. A new Feishu domain is one
+new module, nothing to list. Route modules may also add control endpoints under ``/_emulator/``.
 
 Every response gets a unique ``X-Tt-Logid``. Calls under ``/open-apis/`` additionally go
 through fault injection and into the request log.
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import pkgutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -33,23 +35,20 @@ from .state import EmulatorState, RequestRecord, new_log_id
 
 __all__ = ["ROUTE_MODULES", "EmulatorApp", "create_app"]
 
-ROUTE_MODULES: tuple[str, ...] = (
-    "lark_service.testing.emulator.routes_auth",
-    "lark_service.testing.emulator.routes_im",
-    # before routes_callbacks: its click route adds the transport choice (ws / webhook)
-    "lark_service.testing.emulator.routes_ws",
-    "lark_service.testing.emulator.routes_callbacks",
-    "lark_service.testing.emulator.routes_contact",
-    "lark_service.testing.emulator.routes_chats",
-    "lark_service.testing.emulator.routes_docx",
-    "lark_service.testing.emulator.routes_bitable",
-    "lark_service.testing.emulator.routes_drive",
-    "lark_service.testing.emulator.routes_sheets",
-    "lark_service.testing.emulator.routes_oauth",
-    "lark_service.testing.emulator.routes_apaas",
-    "lark_service.testing.emulator.control",
-)
-"""Modules whose ``routes(state)`` make up the emulator. Add yours here."""
+def _discover_route_modules() -> tuple[str, ...]:
+    """Every ``routes_*`` module beside this one, in their ``ORDER`` (default 100; ties by
+    name), then ``control`` (its catch-alls come last)."""
+    found = []
+    for info in pkgutil.iter_modules([os.path.dirname(__file__)]):
+        if info.name.startswith("routes_"):
+            name = f"{__package__}.{info.name}"
+            found.append((getattr(importlib.import_module(name), "ORDER", 100), name))
+    return (*(name for _, name in sorted(found)), f"{__package__}.control")
+
+
+ROUTE_MODULES: tuple[str, ...] = _discover_route_modules()
+"""Modules whose ``routes(state)`` make up the emulator: found, not listed (a new Feishu domain
+is one new ``routes_<domain>.py``; ``ORDER = 50`` puts a module before the others)."""
 
 OPEN_API_PREFIX = "/open-apis/"
 _MAX_CAPTURE = 1 << 20

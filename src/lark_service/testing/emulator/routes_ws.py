@@ -40,6 +40,9 @@ from .state import EmulatorState
 
 __all__ = ["routes"]
 
+ORDER = 50
+"""Before routes_callbacks: this module's card-click route adds the transport choice."""
+
 
 async def _object(request: Request) -> dict[str, Any]:
     raw = await request.body()
