@@ -516,3 +516,39 @@ def test_every_family_is_in_the_operations_reference() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
     missing = [f.name for f in FAMILIES if f"| `{f.name}` |" not in text]
     assert missing == []
+
+
+def test_multiprocess_mode_aggregates_processes(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, render() adds up what two processes counted."""
+    code = (
+        "import json, sys\n"
+        "from lark_service import instrumentation, metrics\n"
+        "instrumentation.emit('callback.received', 'cli_mp', kind='event')\n"
+        "instrumentation.emit('token.expiry', 'cli_mp', kind='tenant', subject='tenant',"
+        " expires_in=7200)\n"
+        "if sys.argv[1] == 'render':\n"
+        "    print(json.dumps(metrics.render()[0].decode()))\n"
+        "else:\n"
+        "    print(json.dumps(''))\n"
+    )
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    import json
+    import os
+
+    def run(arg: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", code, arg],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, **env},
+        )
+        assert out.returncode == 0, out.stderr
+        text: str = json.loads(out.stdout.strip().splitlines()[-1])
+        return text
+
+    run("count")
+    text = run("render")
+    assert 'lark_callbacks_received_total{app_id="cli_mp",kind="event"} 2.0' in text
+    assert 'lark_token_expiry_timestamp_seconds{app_id="cli_mp",kind="tenant"}' in text
