@@ -429,3 +429,16 @@ def test_exit_codes_are_stable(runner: CliRunner, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr("lark_service.cli.chat.make_client", _raising(error))
         one_error(runner.invoke(cli, ["chat", "list"]), code)
     assert runner.invoke(cli, ["chat", "list", "--nope"]).exit_code == 2
+
+
+def test_a_worker_without_aio_pika_names_the_extra_instead_of_waiting(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the worker waits for an unreachable broker; a missing client library is not an outage
+    monkeypatch.setitem(sys.modules, "aio_pika", None)
+    handlers = str(SRC.parent.parent / "tests" / "callbacks" / "sample_handlers.py")
+    result = runner.invoke(
+        cli, ["worker", "--handlers", handlers, "--amqp-url", "amqp://127.0.0.1:1/"]
+    )
+    text = one_error(result, 1)
+    assert "pip install 'lark-service[rabbitmq]'" in text

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import console, print_json, user_errors
+from ._common import console, markup_safe, print_json, user_errors
 
 if TYPE_CHECKING:
     from ..apps import AppInfo, AppRegistry
@@ -101,7 +101,8 @@ def add(
         print_json(info.to_dict())
         return
     console().print(
-        f"[green]added[/] {info.app_id} ({info.status}, {info.domain})", highlight=False
+        f"[green]added[/] {markup_safe(info.app_id)} ({info.status}, {markup_safe(info.domain)})",
+        highlight=False,
     )
 
 
@@ -125,7 +126,13 @@ def list_apps(as_json: bool) -> None:
         table.add_column(column)
     for info in apps:
         status = "[green]active[/]" if info.status == "active" else "[red]disabled[/]"
-        table.add_row(info.app_id, info.name, status, info.domain, format_time(info.updated_at))
+        table.add_row(
+            markup_safe(info.app_id),
+            markup_safe(info.name),
+            status,
+            markup_safe(info.domain),
+            format_time(info.updated_at),
+        )
     out.print(table)
 
 
@@ -159,7 +166,7 @@ def show(app_id: str, as_json: bool, audit_limit: int) -> None:
     table.add_column("field", style="bold")
     table.add_column("value")
     for label, value in _rows(info, fingerprint):
-        table.add_row(label, value)
+        table.add_row(label, markup_safe(value))
     out.print(table)
     if trail:
         history = Table(title="Recent changes")
@@ -167,7 +174,10 @@ def show(app_id: str, as_json: bool, audit_limit: int) -> None:
             history.add_column(column)
         for entry in trail:
             history.add_row(
-                format_time(entry.at), entry.action, entry.actor, ", ".join(entry.fields) or "-"
+                format_time(entry.at),
+                entry.action,
+                markup_safe(entry.actor),
+                markup_safe(", ".join(entry.fields) or "-"),
             )
         out.print(history)
 
@@ -224,7 +234,7 @@ def update(
     if as_json:
         print_json(info.to_dict())
         return
-    console().print(f"[green]updated[/] {info.app_id}", highlight=False)
+    console().print(f"[green]updated[/] {markup_safe(info.app_id)}", highlight=False)
 
 
 @app.command("enable")
@@ -233,7 +243,7 @@ def update(
 def enable(app_id: str) -> None:
     """Allow calls as APP_ID again."""
     open_app_registry().enable_app(app_id)
-    console().print(f"[green]enabled[/] {app_id}", highlight=False)
+    console().print(f"[green]enabled[/] {markup_safe(app_id)}", highlight=False)
 
 
 @app.command("disable")
@@ -242,7 +252,7 @@ def enable(app_id: str) -> None:
 def disable(app_id: str) -> None:
     """Refuse calls as APP_ID (running clients notice within a second)."""
     open_app_registry().disable_app(app_id)
-    console().print(f"[yellow]disabled[/] {app_id}", highlight=False)
+    console().print(f"[yellow]disabled[/] {markup_safe(app_id)}", highlight=False)
 
 
 @app.command("remove")
@@ -256,7 +266,7 @@ def remove(app_id: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Remove app {app_id}?", abort=True)
     registry.remove_app(app_id)
-    console().print(f"[red]removed[/] {app_id}", highlight=False)
+    console().print(f"[red]removed[/] {markup_safe(app_id)}", highlight=False)
 
 
 @app.command("test")
@@ -293,7 +303,8 @@ def test(app_id: str, kind: str, as_json: bool) -> None:
         print_json(result)
         return
     console().print(
-        f"[green]ok[/] {app_id}: {kind} token fetched from {creds.base_url} in "
+        f"[green]ok[/] {markup_safe(app_id)}: {kind} token fetched from "
+        f"{markup_safe(creds.base_url)} in "
         f"{latency_ms:.0f} ms (valid {format_duration(record.lifetime)})",
         highlight=False,
     )

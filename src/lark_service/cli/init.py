@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import console, user_errors
+from ._common import console, markup_safe, user_errors
 
 __all__ = ["KEY_VARIABLE", "init", "key_source", "write_env_value"]
 
@@ -93,10 +93,12 @@ def init(home: Path | None) -> None:
     table.add_row("home", f"{home}{' (created, mode 0700)' if created else ''}")
     table.add_row("encryption key", key_note)
     table.add_row(
-        "app registry", f"{_safe(settings.resolved_config_db_url)} @ {head_revision('config')}"
+        "app registry",
+        markup_safe(f"{_safe(settings.resolved_config_db_url)} @ {head_revision('config')}"),
     )
     table.add_row(
-        "state database", f"{_safe(settings.resolved_database_url)} @ {head_revision('state')}"
+        "state database",
+        markup_safe(f"{_safe(settings.resolved_database_url)} @ {head_revision('state')}"),
     )
     out.print(table)
     out.print("Next: `lark-service app add APP_ID` to register an app.")

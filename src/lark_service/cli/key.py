@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import console, user_errors
+from ._common import console, markup_safe, user_errors
 
 __all__ = ["key"]
 
@@ -76,7 +76,7 @@ def rotate(new_key: str | None, keep_old: bool) -> None:
         if final != transitional:
             write_env_value(source, KEY_VARIABLE, final)
         kept = " (old key kept after it)" if keep_old else ""
-        out.print(f"{KEY_VARIABLE} updated in {source}{kept}.", highlight=False)
+        out.print(f"{KEY_VARIABLE} updated in {markup_safe(source)}{kept}.", highlight=False)
         out.print("Restart running services so they read the new key.")
     else:
         out.print(

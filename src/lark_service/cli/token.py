@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import console, print_json, user_errors
+from ._common import console, markup_safe, print_json, user_errors
 from .app import format_duration, format_time
 
 if TYPE_CHECKING:
@@ -74,16 +74,16 @@ def status(app_id: str | None, show: bool, as_json: bool) -> None:
         return
     out = console()
     if not rows:
-        out.print("No stored tokens" + (f" for {app_id}." if app_id else "."))
+        out.print("No stored tokens" + (f" for {markup_safe(app_id)}." if app_id else "."))
         return
     table = Table(title="Stored tokens")
     for column in ("app_id", "kind", "subject", "secret fp", "token", "issued", "expires in"):
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["app_id"],
+            markup_safe(row["app_id"]),
             row["kind"],
-            row["subject"] or "-",
+            markup_safe(row["subject"] or "-"),
             row["fingerprint"][:8],
             str(row["token"]),
             format_time(row["issued_at"]),
@@ -106,7 +106,7 @@ def get(app_id: str, kind: str, show: bool) -> None:
     if show:
         click.echo(value)
         return
-    console().print(f"{app_id} {kind} token: {mask_token(value)}", highlight=False)
+    console().print(f"{markup_safe(app_id)} {kind} token: {mask_token(value)}", highlight=False)
 
 
 @token.command("revoke")
@@ -120,4 +120,4 @@ def revoke(app_id: str, kind: str | None) -> None:
     using it until it is rejected or due for refresh.
     """
     count = _store().remove(app_id, kind)
-    console().print(f"deleted {count} stored token(s) of {app_id}", highlight=False)
+    console().print(f"deleted {count} stored token(s) of {markup_safe(app_id)}", highlight=False)

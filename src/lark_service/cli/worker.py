@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..callbacks.schedule import DEFAULT_RETRY_SCHEDULE
-from ._common import user_errors
+from ._common import ensure_installed, user_errors
 from .serve import _delays
 
 __all__ = ["worker"]
@@ -92,6 +92,7 @@ def worker(
     from ..callbacks.rabbitmq import RabbitTopology, RabbitWorker
     from ..logging import configure_logging
 
+    ensure_installed("aio_pika", command="worker")  # before the wait-for-the-broker loop
     configure_logging(log_level)
     if metrics_port is not None:
         from ._metrics import start_metrics_server

@@ -139,6 +139,8 @@ class RabbitWorker:
         while not stop.is_set():
             try:
                 await self.start()
+            except ImportError:  # a missing extra is not an outage: waiting cannot fix it
+                raise
             except Exception as exc:
                 delay = self.reconnect_delays[min(failures, len(self.reconnect_delays) - 1)]
                 failures += 1
