@@ -99,3 +99,32 @@ def test_callback_example_defines_a_router() -> None:
     namespace: dict[str, object] = {"approve_request": lambda *a, **k: None}
     exec(_python_blocks()["Handle card clicks and events"], namespace)
     assert namespace["router"] is not None
+
+
+def test_documents_and_tables_example_runs(world: Emulator, tmp_path: Path) -> None:
+    from lark_service import LarkClient
+    from lark_service.testing.emulator.bitable_state import NUMBER, SINGLE, TEXT, bitable_of
+
+    (tmp_path / "report.md").write_text("# Weekly report\n\nAll green.\n", encoding="utf-8")
+    world.add_user("team", email="team@example.com", name="Team")
+    bitable_of(world).add_table(
+        "bascnBase",
+        "Incidents",
+        {"Title": TEXT, "Status": SINGLE, "Score": NUMBER},
+        table_id="tblIncidents",
+        options={"Status": ["Open", "Closed"]},
+    )
+    rows = [
+        {"Title": "disk full", "Status": "Open", "Score": 90},
+        {"Title": "slow page", "Status": "Open", "Score": 40},
+        {"Title": "old alert", "Status": "Closed", "Score": 95},
+    ]
+    client = LarkClient("cli_a1", "...")
+    namespace: dict[str, object] = {"client": client, "rows": rows}
+    try:
+        exec(_python_blocks()["Documents and tables"], namespace)
+        doc = namespace["doc"]
+        assert "All green." in client.docs.to_markdown(doc.document_id)  # type: ignore[attr-defined]
+    finally:
+        client.close()
+    assert namespace["record"]["Title"] == "disk full"  # type: ignore[index]
