@@ -135,6 +135,8 @@ def test_demo_runs_end_to_end(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "What the emulator received" in result.output
     assert "Token fetches: 1" in result.output
+    assert "Revenue is **up 12%** week on week." in result.output  # Markdown there and back
+    assert "1200 written in 3 calls" in result.output
 
 
 def _free_port() -> int:
