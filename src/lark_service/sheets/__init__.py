@@ -3,7 +3,21 @@
 
 from ._async_client import AsyncSheetsClient
 from ._sync_client import SheetsClient
-from .models import GridProperties, MergeRange, Sheet, Spreadsheet, ValueRange, WriteResult
+from .models import (
+    FilterCondition,
+    FilterInfo,
+    FilterView,
+    FilterViewCondition,
+    FindResult,
+    FloatImage,
+    GridProperties,
+    MergeRange,
+    Sheet,
+    SheetFilter,
+    Spreadsheet,
+    ValueRange,
+    WriteResult,
+)
 from .ranges import (
     SheetRange,
     cell_name,
@@ -20,9 +34,16 @@ from .style import build_style
 
 __all__ = [
     "AsyncSheetsClient",
+    "FilterCondition",
+    "FilterInfo",
+    "FilterView",
+    "FilterViewCondition",
+    "FindResult",
+    "FloatImage",
     "GridProperties",
     "MergeRange",
     "Sheet",
+    "SheetFilter",
     "SheetRange",
     "SheetsClient",
     "Spreadsheet",

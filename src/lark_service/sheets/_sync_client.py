@@ -22,6 +22,7 @@ its shapes come from Feishu's documentation pages and third-party clients:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -29,7 +30,18 @@ from .. import errors
 from .._sync_resource import Resource
 from .._http import ApiResponse
 from .._paths import api_path
-from .models import Sheet, Spreadsheet, ValueRange, WriteResult
+from .models import (
+    FilterCondition,
+    FilterView,
+    FilterViewCondition,
+    FindResult,
+    FloatImage,
+    Sheet,
+    SheetFilter,
+    Spreadsheet,
+    ValueRange,
+    WriteResult,
+)
 from .ranges import (
     MAX_BORDER_CELLS,
     MAX_WRITE_COLUMNS,
@@ -48,6 +60,8 @@ _V3 = "/open-apis/sheets/v3/spreadsheets"
 _V2 = "/open-apis/sheets/v2/spreadsheets/{token}"
 MAX_DIMENSION_CHANGE = 5000
 """Rows or columns one add/insert/delete call may change (unverified, 3P)."""
+MIN_FLOAT_IMAGE_SIZE = 20
+"""The least width and height of a float image, in pixels (unverified)."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: rows written so far of all, after each call."""
@@ -641,7 +655,543 @@ class SheetsClient(Resource):
             {"properties": {"sheetId": sheet_id, "title": _title(title)}},
         )
 
+    # -- spreadsheet title (v3) ---------------------------------------------------------------
+
+    def update_spreadsheet(self, spreadsheet_token: str, *, title: str) -> None:
+        """Retitle a spreadsheet.
+
+        ``PATCH /open-apis/sheets/v3/spreadsheets/:spreadsheet_token``. Raises ValidationError
+        (title not a string of 1-255 characters) before any request, NotFoundError,
+        PermissionDeniedError.
+        """
+        if not isinstance(title, str) or not title or len(title) > 255:
+            raise errors.ValidationError(
+                "title must be a string of 1 to 255 characters", field="title"
+            )
+        self._request(
+            "PATCH", api_path(_V3 + "/{token}", token=spreadsheet_token), json={"title": title}
+        )
+
+    # -- find, replace, move (v3) -------------------------------------------------------------
+
+    def find(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        text: str,
+        *,
+        match_case: bool = False,
+        match_entire_cell: bool = False,
+        regex: bool = False,
+        include_formulas: bool = False,
+    ) -> FindResult:
+        """The cells of ``range`` (``<sheet>!A1:J10``, or a whole sheet ``<sheet>``) whose value
+        contains ``text`` (or is it, ``match_entire_cell``; a regular expression with
+        ``regex``). ``include_formulas`` matches formulas' text rather than their results.
+
+        ``POST /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/find``. Raises
+        ValidationError (empty text, bad range) before any request, NotFoundError (unknown
+        spreadsheet or sheet), InvalidParameterError (a regular expression Feishu refuses).
+        """
+        target, body = self._find_body(
+            spreadsheet_token, range, text, match_case, match_entire_cell, regex, include_formulas
+        )
+        response = self._request(
+            "POST", self._sheet_path(spreadsheet_token, target.sheet, "/find"), json=body
+        )
+        return FindResult.from_response(response, dict(response.data.get("find_result") or {}))
+
+    def replace(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        text: str,
+        replacement: str,
+        *,
+        match_case: bool = False,
+        match_entire_cell: bool = False,
+        regex: bool = False,
+        include_formulas: bool = False,
+    ) -> FindResult:
+        """Replace ``text`` by ``replacement`` in the cells of ``range`` (options as
+        :meth:`find`); the cells changed. Not retried after a failure Feishu may have applied.
+
+        ``POST /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/replace``. Raises
+        ValidationError (empty text, replacement not a string, bad range) before any request,
+        NotFoundError, PermissionDeniedError (protected cells).
+        """
+        if not isinstance(replacement, str):
+            raise errors.ValidationError("replacement must be a string", field="replacement")
+        target, body = self._find_body(
+            spreadsheet_token, range, text, match_case, match_entire_cell, regex, include_formulas
+        )
+        body["replacement"] = replacement
+        response = self._request(
+            "POST",
+            self._sheet_path(spreadsheet_token, target.sheet, "/replace"),
+            options=self._opts(idempotent=False),
+            json=body,
+        )
+        return FindResult.from_response(response, dict(response.data.get("replace_result") or {}))
+
+    def move_dimension(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        *,
+        rows: int | tuple[int, int] | None = None,
+        columns: int | str | tuple[int | str, int | str] | None = None,
+        before: int | str,
+    ) -> None:
+        """Move ``rows`` (``3`` or ``(2, 5)``, 1-based) or ``columns`` (``"B"`` or
+        ``("B", "D")``) in front of row/column ``before`` (numbered as before the move;
+        one past the last moves them to the end). Not retried after a failure.
+
+        ``POST /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/move_dimension``
+        (0-based ``start_index``/``end_index``, end inclusive, and ``destination_index``:
+        unverified reading of Feishu's page). Raises ValidationError (neither or both of
+        rows/columns, a backwards span, ``before`` inside the moved block) before any
+        request, InvalidParameterError (90212: past the sheet's end).
+        """
+        if (rows is None) == (columns is None):
+            raise errors.ValidationError("give rows= or columns= (one of them)", field="rows")
+        major = "ROWS" if rows is not None else "COLUMNS"
+        first, last = _span(rows if rows is not None else columns, major)
+        name = "rows" if major == "ROWS" else "columns"
+        if major == "ROWS" and isinstance(before, str):
+            raise errors.ValidationError("before is a row number (1-based)", field="before")
+        target = _index(before, "before")
+        if first < target <= last:
+            raise errors.ValidationError(
+                f"before={before!r} is inside the {name} being moved", field="before"
+            )
+        sheet_id = self._sheet_id(spreadsheet_token, sheet)
+        self._request(
+            "POST",
+            self._sheet_path(spreadsheet_token, sheet_id, "/move_dimension"),
+            options=self._opts(idempotent=False),
+            json={
+                "source": {
+                    "major_dimension": major,
+                    "start_index": first - 1,
+                    "end_index": last - 1,
+                },
+                "destination_index": target - 1,
+            },
+        )
+
+    # -- filter (v3) --------------------------------------------------------------------------
+
+    def create_filter(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        col: str,
+        condition: FilterCondition | Mapping[str, Any],
+    ) -> None:
+        """Put a filter on ``range`` (its first row is the header) with ``condition`` on column
+        ``col`` (a letter inside the range). A sheet has at most one filter.
+
+        ``condition``: a :class:`FilterCondition` or its dict, e.g. ``{"filter_type":
+        "number", "compare_type": "greater", "expected": ["80"]}``.
+
+        ``POST /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/filter``. Raises
+        ValidationError (bad range, column, filter type or compare type) before any request,
+        InvalidParameterError (the sheet already has a filter: update or delete it).
+        """
+        target = self._bounded(spreadsheet_token, range)
+        column = _filter_col(col, target)
+        self._request(
+            "POST",
+            self._sheet_path(spreadsheet_token, target.sheet, "/filter"),
+            json={"range": target.text, "col": column, "condition": _condition(condition)},
+        )
+
+    def get_filter(self, spreadsheet_token: str, sheet: str) -> SheetFilter | None:
+        """The sheet's filter (range, rows it hides, conditions), or None when it has none.
+
+        ``GET /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/filter``. Raises
+        NotFoundError (unknown spreadsheet or sheet).
+        """
+        sheet_id = self._sheet_id(spreadsheet_token, sheet)
+        response = self._request(
+            "GET", self._sheet_path(spreadsheet_token, sheet_id, "/filter")
+        )
+        info = response.data.get("sheet_filter_info")
+        return SheetFilter.from_response(response, dict(info)) if info else None
+
+    def update_filter(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        col: str,
+        condition: FilterCondition | Mapping[str, Any],
+    ) -> None:
+        """Set the condition on column ``col`` of the sheet's filter (replacing any).
+
+        ``PUT /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/filter``. Raises
+        ValidationError before any request, NotFoundError (the sheet has no filter),
+        InvalidParameterError (``col`` outside the filter's range).
+        """
+        column = _filter_col(col)
+        body = {"col": column, "condition": _condition(condition)}
+        sheet_id = self._sheet_id(spreadsheet_token, sheet)
+        self._request(
+            "PUT", self._sheet_path(spreadsheet_token, sheet_id, "/filter"), json=body
+        )
+
+    def delete_filter(self, spreadsheet_token: str, sheet: str) -> None:
+        """Remove the sheet's filter (and show the rows it hid).
+
+        ``DELETE /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/filter``.
+        """
+        sheet_id = self._sheet_id(spreadsheet_token, sheet)
+        self._request("DELETE", self._sheet_path(spreadsheet_token, sheet_id, "/filter"))
+
+    # -- filter views (v3) --------------------------------------------------------------------
+
+    def create_filter_view(
+        self,
+        spreadsheet_token: str,
+        range: str,
+        name: str | None = None,
+        *,
+        filter_view_id: str | None = None,
+    ) -> FilterView:
+        """A new filter view over ``range`` called ``name`` (Feishu names it otherwise);
+        ``filter_view_id`` (10 letters or digits) makes a retry harmless. At most 150 per
+        sheet (unverified). Not retried without ``filter_view_id``.
+
+        ``POST /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/filter_views``.
+        Raises ValidationError (bad range, name over 100 characters, bad id) before any
+        request, QuotaExceededError (too many views).
+        """
+        target = self._bounded(spreadsheet_token, range)
+        body: dict[str, Any] = {"range": target.text}
+        if name is not None:
+            body["filter_view_name"] = _view_name(name)
+        if filter_view_id is not None:
+            body["filter_view_id"] = _object_id(filter_view_id, "filter_view_id")
+        response = self._request(
+            "POST",
+            self._sheet_path(spreadsheet_token, target.sheet, "/filter_views"),
+            options=self._opts(idempotent=filter_view_id is not None),
+            json=body,
+        )
+        return FilterView.from_response(response, dict(response.data.get("filter_view") or {}))
+
+    def get_filter_view(
+        self, spreadsheet_token: str, sheet: str, filter_view_id: str
+    ) -> FilterView:
+        """One filter view.
+
+        ``GET .../sheets/:sheet_id/filter_views/:filter_view_id``. Raises NotFoundError.
+        """
+        path = self._view_path(spreadsheet_token, sheet, filter_view_id)
+        response = self._request("GET", path)
+        return FilterView.from_response(response, dict(response.data.get("filter_view") or {}))
+
+    def list_filter_views(self, spreadsheet_token: str, sheet: str) -> list[FilterView]:
+        """Every filter view of a sheet.
+
+        ``GET .../sheets/:sheet_id/filter_views/query``. Raises NotFoundError.
+        """
+        sheet_id = self._sheet_id(spreadsheet_token, sheet)
+        response = self._request(
+            "GET", self._sheet_path(spreadsheet_token, sheet_id, "/filter_views/query")
+        )
+        return [
+            FilterView.from_response(response, dict(item))
+            for item in response.data.get("items") or []
+        ]
+
+    def update_filter_view(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        filter_view_id: str,
+        *,
+        name: str | None = None,
+        range: str | None = None,
+    ) -> FilterView:
+        """Rename a filter view and/or move it to another ``range`` of the same sheet.
+
+        ``PATCH .../sheets/:sheet_id/filter_views/:filter_view_id``. Raises ValidationError
+        (nothing to change, bad name or range) before any request, NotFoundError.
+        """
+        if name is None and range is None:
+            raise errors.ValidationError("give name= and/or range=", field="name")
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["filter_view_name"] = _view_name(name)
+        if range is not None:
+            body["range"] = (self._bounded(spreadsheet_token, range)).text
+        path = self._view_path(spreadsheet_token, sheet, filter_view_id)
+        response = self._request("PATCH", path, json=body)
+        return FilterView.from_response(response, dict(response.data.get("filter_view") or {}))
+
+    def delete_filter_view(
+        self, spreadsheet_token: str, sheet: str, filter_view_id: str
+    ) -> None:
+        """Delete a filter view.
+
+        ``DELETE .../sheets/:sheet_id/filter_views/:filter_view_id``. Raises NotFoundError.
+        """
+        path = self._view_path(spreadsheet_token, sheet, filter_view_id)
+        self._request("DELETE", path)
+
+    def create_filter_view_condition(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        filter_view_id: str,
+        col: str,
+        condition: FilterCondition | Mapping[str, Any],
+    ) -> FilterViewCondition:
+        """Add ``condition`` on column ``col`` (a letter inside the view's range) to a filter
+        view. One condition per column.
+
+        ``POST .../filter_views/:filter_view_id/conditions``. Raises ValidationError (bad
+        column, filter or compare type) before any request, NotFoundError (unknown view),
+        InvalidParameterError (the column has a condition: update it).
+        """
+        body = {"condition_id": _filter_col(col), **_condition(condition)}
+        path = self._view_path(spreadsheet_token, sheet, filter_view_id, "/conditions")
+        response = self._request("POST", path, json=body)
+        return FilterViewCondition.from_response(
+            response, dict(response.data.get("condition") or {})
+        )
+
+    def get_filter_view_condition(
+        self, spreadsheet_token: str, sheet: str, filter_view_id: str, col: str
+    ) -> FilterViewCondition:
+        """A filter view's condition on column ``col``.
+
+        ``GET .../filter_views/:filter_view_id/conditions/:condition_id``. Raises
+        NotFoundError.
+        """
+        path = self._view_path(
+            spreadsheet_token, sheet, filter_view_id, "/conditions/" + _filter_col(col)
+        )
+        response = self._request("GET", path)
+        return FilterViewCondition.from_response(
+            response, dict(response.data.get("condition") or {})
+        )
+
+    def list_filter_view_conditions(
+        self, spreadsheet_token: str, sheet: str, filter_view_id: str
+    ) -> list[FilterViewCondition]:
+        """Every condition of a filter view.
+
+        ``GET .../filter_views/:filter_view_id/conditions/query``. Raises NotFoundError.
+        """
+        path = self._view_path(spreadsheet_token, sheet, filter_view_id, "/conditions/query")
+        response = self._request("GET", path)
+        return [
+            FilterViewCondition.from_response(response, dict(item))
+            for item in response.data.get("items") or []
+        ]
+
+    def update_filter_view_condition(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        filter_view_id: str,
+        col: str,
+        condition: FilterCondition | Mapping[str, Any],
+    ) -> FilterViewCondition:
+        """Replace a filter view's condition on column ``col``.
+
+        ``PUT .../filter_views/:filter_view_id/conditions/:condition_id``. Raises
+        ValidationError before any request, NotFoundError.
+        """
+        path = self._view_path(
+            spreadsheet_token, sheet, filter_view_id, "/conditions/" + _filter_col(col)
+        )
+        response = self._request("PUT", path, json=_condition(condition))
+        return FilterViewCondition.from_response(
+            response, dict(response.data.get("condition") or {})
+        )
+
+    def delete_filter_view_condition(
+        self, spreadsheet_token: str, sheet: str, filter_view_id: str, col: str
+    ) -> None:
+        """Remove a filter view's condition on column ``col``.
+
+        ``DELETE .../filter_views/:filter_view_id/conditions/:condition_id``. Raises
+        NotFoundError.
+        """
+        path = self._view_path(
+            spreadsheet_token, sheet, filter_view_id, "/conditions/" + _filter_col(col)
+        )
+        self._request("DELETE", path)
+
+    # -- float images (v3) --------------------------------------------------------------------
+
+    def create_float_image(
+        self,
+        spreadsheet_token: str,
+        cell: str,
+        image_token: str,
+        *,
+        width: float | None = None,
+        height: float | None = None,
+        offset_x: float | None = None,
+        offset_y: float | None = None,
+        float_image_id: str | None = None,
+    ) -> FloatImage:
+        """Float the image ``image_token`` (uploaded through Drive media with
+        ``parent_type=sheet_image``) over the sheet, anchored at ``cell`` (``<sheet>!B2``),
+        ``offset_x``/``offset_y`` pixels in, ``width`` × ``height`` pixels (at least 20,
+        unverified). ``float_image_id`` (10 letters or digits) makes a retry harmless; not
+        retried without it.
+
+        ``POST /open-apis/sheets/v3/spreadsheets/:token/sheets/:sheet_id/float_images``.
+        Raises ValidationError (not one cell, bad size or offset, empty token) before any
+        request, NotFoundError.
+        """
+        if not isinstance(image_token, str) or not image_token.strip():
+            raise errors.ValidationError(
+                "image_token must be the media token of an uploaded image", field="image_token"
+            )
+        target = self._cell(spreadsheet_token, cell)
+        body: dict[str, Any] = {"float_image_token": image_token, "range": target.text}
+        body.update(_image_geometry(width, height, offset_x, offset_y))
+        if float_image_id is not None:
+            body["float_image_id"] = _object_id(float_image_id, "float_image_id")
+        response = self._request(
+            "POST",
+            self._sheet_path(spreadsheet_token, target.sheet, "/float_images"),
+            options=self._opts(idempotent=float_image_id is not None),
+            json=body,
+        )
+        return FloatImage.from_response(response, dict(response.data.get("float_image") or {}))
+
+    def get_float_image(
+        self, spreadsheet_token: str, sheet: str, float_image_id: str
+    ) -> FloatImage:
+        """One float image.
+
+        ``GET .../sheets/:sheet_id/float_images/:float_image_id``. Raises NotFoundError.
+        """
+        path = self._image_path(spreadsheet_token, sheet, float_image_id)
+        response = self._request("GET", path)
+        return FloatImage.from_response(response, dict(response.data.get("float_image") or {}))
+
+    def list_float_images(self, spreadsheet_token: str, sheet: str) -> list[FloatImage]:
+        """Every float image of a sheet.
+
+        ``GET .../sheets/:sheet_id/float_images/query``. Raises NotFoundError.
+        """
+        sheet_id = self._sheet_id(spreadsheet_token, sheet)
+        response = self._request(
+            "GET", self._sheet_path(spreadsheet_token, sheet_id, "/float_images/query")
+        )
+        return [
+            FloatImage.from_response(response, dict(item))
+            for item in response.data.get("items") or []
+        ]
+
+    def update_float_image(
+        self,
+        spreadsheet_token: str,
+        sheet: str,
+        float_image_id: str,
+        *,
+        cell: str | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        offset_x: float | None = None,
+        offset_y: float | None = None,
+    ) -> FloatImage:
+        """Move (``cell``, offsets) and/or resize a float image.
+
+        ``PATCH .../sheets/:sheet_id/float_images/:float_image_id``. Raises ValidationError
+        (nothing to change, bad cell, size or offset) before any request, NotFoundError.
+        """
+        body = _image_geometry(width, height, offset_x, offset_y)
+        if cell is not None:
+            body["range"] = (self._cell(spreadsheet_token, cell)).text
+        if not body:
+            raise errors.ValidationError(
+                "give cell=, width=, height=, offset_x= and/or offset_y=", field="cell"
+            )
+        path = self._image_path(spreadsheet_token, sheet, float_image_id)
+        response = self._request("PATCH", path, json=body)
+        return FloatImage.from_response(response, dict(response.data.get("float_image") or {}))
+
+    def delete_float_image(
+        self, spreadsheet_token: str, sheet: str, float_image_id: str
+    ) -> None:
+        """Remove a float image.
+
+        ``DELETE .../sheets/:sheet_id/float_images/:float_image_id``. Raises NotFoundError.
+        """
+        path = self._image_path(spreadsheet_token, sheet, float_image_id)
+        self._request("DELETE", path)
+
     # -- internals ----------------------------------------------------------------------------
+
+    def _sheet_path(self, token: str, sheet_id: str, tail: str = "") -> str:
+        return api_path(_V3 + "/{token}/sheets/{sheet_id}", token=token, sheet_id=sheet_id) + tail
+
+    def _view_path(self, token: str, sheet: str, view_id: str, tail: str = "") -> str:
+        sheet_id = self._sheet_id(token, sheet)
+        return (
+            self._sheet_path(token, sheet_id)
+            + api_path("/filter_views/{view_id}", view_id=view_id)
+            + tail
+        )
+
+    def _image_path(self, token: str, sheet: str, image_id: str) -> str:
+        sheet_id = self._sheet_id(token, sheet)
+        return self._sheet_path(token, sheet_id) + api_path(
+            "/float_images/{image_id}", image_id=image_id
+        )
+
+    def _cell(self, token: str, text: str) -> SheetRange:
+        target = self._range(token, text)
+        if not target.bounded or (target.rows, target.columns) != (1, 1):
+            raise errors.ValidationError(
+                f"{text!r} must name one cell, e.g. <sheet>!B2", field="cell"
+            )
+        assert target.start_row is not None and target.start_column is not None
+        return SheetRange(
+            target.sheet,
+            target.start_row,
+            target.start_column,
+            target.start_row,
+            target.start_column,
+        )
+
+    def _find_body(
+        self,
+        token: str,
+        range: str,
+        text: str,
+        match_case: bool,
+        match_entire_cell: bool,
+        regex: bool,
+        include_formulas: bool,
+    ) -> tuple[SheetRange, dict[str, Any]]:
+        if not isinstance(text, str) or not text:
+            raise errors.ValidationError("text to find must be a non-empty string", field="text")
+        if regex:
+            try:
+                re.compile(text)
+            except re.error as exc:
+                raise errors.ValidationError(
+                    f"text is not a valid regular expression: {exc}", field="text"
+                ) from None
+        target = self._range(token, range)
+        condition = {
+            "range": target.text,
+            "match_case": bool(match_case),
+            "match_entire_cell": bool(match_entire_cell),
+            "search_by_regex": bool(regex),
+            "include_formulas": bool(include_formulas),
+        }
+        return target, {"find_condition": condition, "find": text}
 
     def _sheet_cache(self) -> dict[str, list[Sheet]]:
         return self._shared("sheets.sheet_lists", dict)
@@ -911,3 +1461,123 @@ def _title(title: object) -> str:
             "a sheet title is at most 100 characters (unverified limit)", field="title"
         )
     return title
+
+
+_FILTER_TYPES: dict[str, tuple[str, ...]] = {
+    "hiddenValue": (),
+    "number": (
+        "less",
+        "lessEqual",
+        "notEqual",
+        "equal",
+        "greater",
+        "greaterEqual",
+        "between",
+        "notBetween",
+    ),
+    "text": ("beginsWith", "notBeginsWith", "endsWith", "notEndsWith", "contains", "notContains"),
+    "color": ("backColor", "foreColor"),
+}
+"""Filter types and their compare types (from Feishu's filter pages; unverified)."""
+
+
+def _condition(condition: FilterCondition | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(condition, FilterCondition):
+        data: Mapping[str, Any] = condition.model_dump(exclude_none=True)
+    elif isinstance(condition, Mapping):
+        data = condition
+    else:
+        raise errors.ValidationError(
+            "condition must be a FilterCondition or its dict", field="condition"
+        )
+    kind = data.get("filter_type")
+    if kind not in _FILTER_TYPES:
+        raise errors.ValidationError(
+            f"filter_type must be one of {', '.join(_FILTER_TYPES)}, not {kind!r}",
+            field="condition",
+        )
+    compare = data.get("compare_type")
+    allowed = _FILTER_TYPES[kind]
+    if (allowed and compare not in allowed) or (not allowed and compare is not None):
+        raise errors.ValidationError(
+            f"compare_type of {kind} must be one of {', '.join(allowed)}, not {compare!r}"
+            if allowed
+            else f"{kind} takes no compare_type",
+            field="condition",
+        )
+    raw = data.get("expected")
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence) or not raw:
+        raise errors.ValidationError(
+            "expected must be a non-empty list of values", field="condition"
+        )
+    expected = [str(v) if not isinstance(v, bool) else str(v).upper() for v in raw]
+    if compare in ("between", "notBetween") and len(expected) != 2:
+        raise errors.ValidationError(f"{compare} takes two expected values", field="condition")
+    if kind == "number" and any(_not_number(v) for v in expected):
+        raise errors.ValidationError("number filters compare with numbers", field="condition")
+    out: dict[str, Any] = {"filter_type": kind, "expected": expected}
+    if compare is not None:
+        out["compare_type"] = compare
+    return out
+
+
+def _not_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
+
+
+def _filter_col(col: object, target: SheetRange | None = None) -> str:
+    if not isinstance(col, str) or not re.fullmatch(r"[A-Za-z]{1,3}", col):
+        raise errors.ValidationError(
+            f"col must be a column letter such as 'E', not {col!r}", field="col"
+        )
+    letter = col.upper()
+    if (
+        target is not None
+        and target.start_column is not None
+        and target.end_column is not None
+        and not target.start_column <= column_number(letter) <= target.end_column
+    ):
+        raise errors.ValidationError(
+            f"column {letter} is outside the range {target.text}", field="col"
+        )
+    return letter
+
+
+def _view_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise errors.ValidationError(
+            "a filter view name is 1 to 100 characters (unverified limit)", field="name"
+        )
+    return name
+
+
+def _object_id(value: object, field: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9]{10}", value):
+        raise errors.ValidationError(
+            f"{field} must be 10 letters or digits, not {value!r}", field=field
+        )
+    return value
+
+
+def _image_geometry(
+    width: float | None, height: float | None, offset_x: float | None, offset_y: float | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, value, low in (
+        ("width", width, MIN_FLOAT_IMAGE_SIZE),
+        ("height", height, MIN_FLOAT_IMAGE_SIZE),
+        ("offset_x", offset_x, 0),
+        ("offset_y", offset_y, 0),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise errors.ValidationError(
+                f"{name} must be a number of pixels, {low} or more, not {value!r}", field=name
+            )
+        body[name] = float(value)
+    return body

@@ -13,9 +13,16 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from ..models import LarkModel
 
 __all__ = [
+    "FilterCondition",
+    "FilterInfo",
+    "FilterView",
+    "FilterViewCondition",
+    "FindResult",
+    "FloatImage",
     "GridProperties",
     "MergeRange",
     "Sheet",
+    "SheetFilter",
     "Spreadsheet",
     "ValueRange",
     "WriteResult",
@@ -98,3 +105,73 @@ class WriteResult(LarkModel):
     )
     revision: int | None = None
     calls: int = 1
+
+
+class FindResult(LarkModel):
+    """Cells found (or replaced) by ``find`` / ``replace``: cell names such as ``"A1"``;
+    formula cells apart; ``rows_count`` rows hold a match."""
+
+    matched_cells: list[str] = Field(default_factory=list)
+    matched_formula_cells: list[str] = Field(default_factory=list)
+    rows_count: int = 0
+
+
+class FilterCondition(BaseModel):
+    """One filter condition (v3): ``filter_type`` ``hiddenValue`` (``expected`` are the
+    values hidden), ``number``, ``text`` or ``color``; ``compare_type`` such as ``greater``,
+    ``between``, ``contains``, ``backColor``; ``expected`` the values compared with (strings).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    filter_type: str
+    compare_type: str | None = None
+    expected: list[str] = Field(default_factory=list)
+
+
+class FilterInfo(BaseModel):
+    """The conditions on one column (``col``, a letter) of a sheet's filter."""
+
+    model_config = ConfigDict(extra="allow")
+
+    col: str
+    conditions: list[FilterCondition] = Field(default_factory=list)
+
+
+class SheetFilter(LarkModel):
+    """A sheet's filter: its range, the rows it hides and its conditions per column."""
+
+    range: str
+    filtered_out_rows: list[int] = Field(default_factory=list)
+    filter_infos: list[FilterInfo] = Field(default_factory=list)
+
+
+class FilterView(LarkModel):
+    """A named filter view of a sheet (a filter each viewer applies for themself)."""
+
+    filter_view_id: str
+    filter_view_name: str | None = None
+    range: str | None = None
+
+
+class FilterViewCondition(LarkModel):
+    """A filter view's condition on one column; ``condition_id`` is the column letter."""
+
+    condition_id: str
+    filter_type: str | None = None
+    compare_type: str | None = None
+    expected: list[str] = Field(default_factory=list)
+
+
+class FloatImage(LarkModel):
+    """An image floating over a sheet, anchored at the cell ``range`` (``<sheet>!A1:A1``),
+    ``offset_x``/``offset_y`` pixels from its top-left corner, ``width`` × ``height`` pixels.
+    ``float_image_token`` is the media token the image was uploaded as."""
+
+    float_image_id: str
+    float_image_token: str | None = None
+    range: str | None = None
+    width: float | None = None
+    height: float | None = None
+    offset_x: float | None = None
+    offset_y: float | None = None

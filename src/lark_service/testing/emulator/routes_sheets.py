@@ -44,7 +44,7 @@ from starlette.routing import BaseRoute, Route
 from ...errors import ValidationError
 from ...sheets.ranges import SheetRange, column_letter, parse_range
 from .api import Caller, FeishuError, authenticate, ok, read_json
-from .sheets_state import Grid, SheetsState, Workbook, new_sheet_id, sheets_state
+from .sheets_state import Grid, SheetsState, Workbook, new_object_id, new_sheet_id, sheets_state
 from .state import EmulatorState
 
 __all__ = ["ROUTE_TABLE", "routes"]
@@ -784,12 +784,622 @@ async def sheets_batch_update(request: Request) -> Response:
     return ok({"replies": replies})
 
 
+# -- v3: find / replace / move_dimension ------------------------------------------------------
+# Shapes from lark_oapi 1.7.5's models (S); semantics the SDK does not give are the emulator's
+# reading of Feishu's pages (unverified): find/replace answer cell names (``A1``) row by row;
+# move_dimension indexes are 0-based with ``end_index`` inclusive and ``destination_index`` the
+# 0-based position (in the sheet before the move) the block is moved in front of; filter
+# conditions evaluate on the rows below the filter range's first (header) row and
+# ``filtered_out_rows`` are 1-based row numbers; at most 150 filter views per sheet; a float
+# image sits on one cell and is at least 20 px wide and high.
+
+_FILTER_TYPES = {
+    "hiddenValue": (),
+    "number": (
+        "less",
+        "lessEqual",
+        "notEqual",
+        "equal",
+        "greater",
+        "greaterEqual",
+        "between",
+        "notBetween",
+    ),
+    "text": ("beginsWith", "notBeginsWith", "endsWith", "notEndsWith", "contains", "notContains"),
+    "color": ("backColor", "foreColor"),
+}
+MAX_FILTER_VIEWS = 150
+MIN_IMAGE_SIZE = 20
+
+
+def _sheet_path(request: Request, state: EmulatorState, caller: Caller) -> tuple[Workbook, Grid]:
+    book = _book(state, caller, request.path_params["token"])
+    return book, _grid(book, request.path_params["sheet_id"])
+
+
+def _on_sheet(book: Workbook, grid: Grid, text: Any) -> SheetRange:
+    other, target = _range(book, text)
+    if other is not grid:
+        raise _bad_range(f"range {text} is not on sheet {grid.sheet_id}")
+    return target
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict) and value.get("type") == "formula":
+        return _text(value.get("value"))
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _matches(
+    body: dict[str, Any], book: Workbook, grid: Grid
+) -> tuple[list[str], list[str], int, Any]:
+    """(cells, formula cells, rows, matcher) of a find/replace body."""
+    condition = body.get("find_condition")
+    find = body.get("find")
+    if not isinstance(condition, dict) or not isinstance(find, str) or not find:
+        raise _bad_body("find_condition and a non-empty find are required")
+    target = _on_sheet(book, grid, condition.get("range"))
+    top, left, bottom, right = _box(grid, target)
+    flags = 0 if condition.get("match_case") else re.IGNORECASE
+    pattern = find if condition.get("search_by_regex") else re.escape(find)
+    try:
+        matcher = re.compile(
+            f"^(?:{pattern})$" if condition.get("match_entire_cell") else pattern, flags
+        )
+    except re.error as exc:
+        raise _bad_body(f"find is not a valid regular expression: {exc}") from None
+    formulas = bool(condition.get("include_formulas"))
+    cells: list[str] = []
+    formula_cells: list[str] = []
+    rows: set[int] = set()
+    for r, c in sorted(k for k in grid.cells if top <= k[0] <= bottom and left <= k[1] <= right):
+        value = grid.cells[(r, c)]
+        is_formula = isinstance(value, dict) and value.get("type") == "formula"
+        text = str(value.get("text")) if is_formula and formulas else _text(value)
+        if matcher.search(text):
+            (formula_cells if is_formula else cells).append(f"{column_letter(c)}{r}")
+            rows.add(r)
+    return cells, formula_cells, len(rows), matcher
+
+
+async def find_cells(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        cells, formula_cells, rows, _ = _matches(body, book, grid)
+    return ok(
+        {
+            "find_result": {
+                "matched_cells": cells,
+                "matched_formula_cells": formula_cells,
+                "rows_count": rows,
+            }
+        }
+    )
+
+
+async def replace_cells(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    replacement = body.get("replacement")
+    if not isinstance(replacement, str):
+        raise _bad_body("replacement is required")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        cells, formula_cells, rows, matcher = _matches(body, book, grid)
+        for name in cells:
+            match = re.fullmatch(r"([A-Z]+)(\d+)", name)
+            assert match is not None
+            key = (int(match.group(2)), _column(match.group(1)))
+            grid.cells[key] = matcher.sub(replacement.replace("\\", "\\\\"), _text(grid.cells[key]))
+        if cells:
+            book.bump()
+    return ok(
+        {
+            "replace_result": {
+                "matched_cells": cells,
+                "matched_formula_cells": formula_cells,
+                "rows_count": rows,
+            }
+        }
+    )
+
+
+def _column(letters: str) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+async def move_dimension(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    source = body.get("source")
+    if not isinstance(source, dict):
+        raise _bad_body("source is required")
+    major = source.get("major_dimension")
+    if major not in ("ROWS", "COLUMNS"):
+        raise _bad_body("major_dimension must be ROWS or COLUMNS")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        start = _int(source, "start_index", 0)
+        end = _int(source, "end_index", start)
+        size = grid.row_count if major == "ROWS" else grid.column_count
+        dest = _int(body, "destination_index", 0)
+        if end >= size or dest > size:
+            raise FeishuError(90212, "Wrong Row Or Col: past the sheet")
+        grid.move(major, start + 1, end + 1, dest + 1)
+        book.bump()
+    return ok({})
+
+
+# -- v3: filter ---------------------------------------------------------------------------------
+
+
+def _condition(value: Any, *, with_id: bool = False) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _bad_body("condition is required")
+    kind = value.get("filter_type")
+    if kind not in _FILTER_TYPES:
+        raise _bad_body(f"filter_type must be one of {', '.join(_FILTER_TYPES)}")
+    compare = value.get("compare_type")
+    if _FILTER_TYPES[kind] and compare not in _FILTER_TYPES[kind]:
+        raise _bad_body(f"compare_type of {kind} must be one of {', '.join(_FILTER_TYPES[kind])}")
+    expected = value.get("expected")
+    if (
+        not isinstance(expected, list)
+        or not expected
+        or not all(isinstance(e, str) for e in expected)
+    ):
+        raise _bad_body("expected must be a non-empty list of strings")
+    if compare in ("between", "notBetween") and len(expected) != 2:
+        raise _bad_body("between takes two expected values")
+    out: dict[str, Any] = {"filter_type": kind, "expected": list(expected)}
+    if compare is not None:
+        out["compare_type"] = compare
+    if with_id and value.get("condition_id") is not None:
+        out["condition_id"] = value["condition_id"]
+    return out
+
+
+def _number(text: Any) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _holds(grid: Grid, cell: tuple[int, int], condition: dict[str, Any]) -> bool:
+    value = grid.cells.get(cell)
+    text = _text(value)
+    kind: str = condition["filter_type"]
+    compare: str = condition.get("compare_type") or ""
+    expected: list[str] = condition["expected"]
+    if kind == "hiddenValue":
+        return text not in expected
+    if kind == "text":
+        low, want = text.lower(), expected[0].lower()
+        result = {
+            "beginsWith": low.startswith(want),
+            "endsWith": low.endswith(want),
+            "contains": want in low,
+        }
+        base = compare.removeprefix("not")
+        base = base[0].lower() + base[1:]
+        return bool(result[base] != compare.startswith("not"))
+    if kind == "color":
+        style = grid.styles.get(cell, {})
+        colour = style.get("backColor") if compare == "backColor" else style.get("foreColor")
+        return str(colour or "").lower() in [e.lower() for e in expected]
+    number, bounds = _number(value if not isinstance(value, str) else text), expected
+    wanted = [_number(b) for b in bounds]
+    if number is None or any(w is None for w in wanted):
+        return False
+    a = wanted[0]
+    assert a is not None
+    if compare in ("between", "notBetween"):
+        b = wanted[1]
+        assert b is not None
+        inside = min(a, b) <= number <= max(a, b)
+        return inside == (compare == "between")
+    return {
+        "less": number < a,
+        "lessEqual": number <= a,
+        "equal": number == a,
+        "notEqual": number != a,
+        "greater": number > a,
+        "greaterEqual": number >= a,
+    }[compare]
+
+
+def _filter_info(grid: Grid) -> dict[str, Any]:
+    assert grid.filter is not None
+    target = parse_range(grid.filter["range"])
+    top, _, bottom, _ = _box(grid, target)
+    hidden = []
+    for row in range(top + 1, bottom + 1):
+        for col, conditions in grid.filter["conditions"].items():
+            cell = (row, _column(col))
+            if not all(_holds(grid, cell, c) for c in conditions):
+                hidden.append(row)
+                break
+    return {
+        "range": grid.filter["range"],
+        "filtered_out_rows": hidden,
+        "filter_infos": [
+            {"col": col, "conditions": copy.deepcopy(conds)}
+            for col, conds in grid.filter["conditions"].items()
+        ],
+    }
+
+
+def _col_in(target: SheetRange, grid: Grid, col: Any) -> str:
+    if not isinstance(col, str) or not re.fullmatch(r"[A-Z]{1,3}", col):
+        raise _bad_body("col must be a column letter such as E")
+    _, left, _, right = _box(grid, target)
+    if not left <= _column(col) <= right:
+        raise _bad_body(f"column {col} is outside the range {target.text}")
+    return col
+
+
+async def create_filter(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        if grid.filter is not None:
+            raise _bad_body("the sheet already has a filter: update or delete it")
+        target = _on_sheet(book, grid, body.get("range"))
+        col = _col_in(target, grid, body.get("col"))
+        grid.filter = {
+            "range": target.text,
+            "conditions": {col: [_condition(body.get("condition"))]},
+        }
+        book.bump()
+    return ok({})
+
+
+async def update_filter(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        if grid.filter is None:
+            raise FeishuError(91402, "NOTEXIST: the sheet has no filter", http_status=404)
+        col = _col_in(parse_range(grid.filter["range"]), grid, body.get("col"))
+        grid.filter["conditions"][col] = [_condition(body.get("condition"))]
+    return ok({})
+
+
+async def get_filter(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        if grid.filter is None:
+            return ok({})
+        return ok({"sheet_filter_info": _filter_info(grid)})
+
+
+async def delete_filter(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        if grid.filter is not None:
+            grid.filter = None
+            book.bump()
+    return ok({})
+
+
+# -- v3: filter views and their conditions --------------------------------------------------
+
+
+def _view(grid: Grid, view_id: str) -> dict[str, Any]:
+    view = grid.filter_views.get(view_id)
+    if view is None:
+        raise FeishuError(91402, f"NOTEXIST: filter view {view_id}", http_status=404)
+    return view
+
+
+def _view_out(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: view[k] for k in ("filter_view_id", "filter_view_name", "range")}
+
+
+def _view_name(name: Any) -> str:
+    if not isinstance(name, str) or not name or len(name) > 100:
+        raise _bad_body("filter_view_name must be 1 to 100 characters")
+    return name
+
+
+async def create_filter_view(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        target = _on_sheet(book, grid, body.get("range"))
+        if len(grid.filter_views) >= MAX_FILTER_VIEWS:
+            raise _limit(f"a sheet holds at most {MAX_FILTER_VIEWS} filter views")
+        view_id = body.get("filter_view_id") or new_object_id()
+        if not isinstance(view_id, str) or not re.fullmatch(r"[A-Za-z0-9]{10}", view_id):
+            raise _bad_body("filter_view_id must be 10 letters or digits")
+        if view_id in grid.filter_views:
+            raise _bad_body(f"filter view {view_id} exists")
+        name = body.get("filter_view_name")
+        name = _view_name(name) if name is not None else f"Filter view {len(grid.filter_views) + 1}"
+        view = {
+            "filter_view_id": view_id,
+            "filter_view_name": name,
+            "range": target.text,
+            "conditions": {},
+        }
+        grid.filter_views[view_id] = view
+        book.bump()
+        return ok({"filter_view": _view_out(view)})
+
+
+async def query_filter_views(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        return ok({"items": [_view_out(v) for v in grid.filter_views.values()]})
+
+
+async def get_filter_view(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        view = _view(grid, request.path_params["view_id"])
+        return ok({"filter_view": _view_out(view)})
+
+
+async def patch_filter_view(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        view = _view(grid, request.path_params["view_id"])
+        if body.get("filter_view_name") is not None:
+            view["filter_view_name"] = _view_name(body["filter_view_name"])
+        if body.get("range") is not None:
+            view["range"] = _on_sheet(book, grid, body["range"]).text
+        book.bump()
+        return ok({"filter_view": _view_out(view)})
+
+
+async def delete_filter_view(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        _view(grid, request.path_params["view_id"])
+        del grid.filter_views[request.path_params["view_id"]]
+        book.bump()
+    return ok({})
+
+
+def _condition_out(col: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return {"condition_id": col, **condition}
+
+
+async def create_view_condition(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        view = _view(grid, request.path_params["view_id"])
+        col = _col_in(parse_range(view["range"]), grid, body.get("condition_id"))
+        if col in view["conditions"]:
+            raise _bad_body(f"column {col} already has a condition: update it")
+        view["conditions"][col] = _condition(body)
+        book.bump()
+        return ok({"condition": _condition_out(col, view["conditions"][col])})
+
+
+async def query_view_conditions(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        view = _view(grid, request.path_params["view_id"])
+        items = [_condition_out(c, v) for c, v in view["conditions"].items()]
+    return ok({"items": items})
+
+
+def _view_condition(grid: Grid, request: Request) -> tuple[dict[str, Any], str]:
+    view = _view(grid, request.path_params["view_id"])
+    col = request.path_params["condition_id"]
+    if col not in view["conditions"]:
+        raise FeishuError(91402, f"NOTEXIST: condition {col}", http_status=404)
+    return view, col
+
+
+async def get_view_condition(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        view, col = _view_condition(grid, request)
+        return ok({"condition": _condition_out(col, view["conditions"][col])})
+
+
+async def update_view_condition(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        view, col = _view_condition(grid, request)
+        view["conditions"][col] = _condition(body)
+        book.bump()
+        return ok({"condition": _condition_out(col, view["conditions"][col])})
+
+
+async def delete_view_condition(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        view, col = _view_condition(grid, request)
+        del view["conditions"][col]
+        book.bump()
+    return ok({})
+
+
+# -- v3: float images ---------------------------------------------------------------------------
+
+
+def _image_fields(book: Workbook, grid: Grid, body: dict[str, Any], image: dict[str, Any]) -> None:
+    if body.get("range") is not None:
+        target = _on_sheet(book, grid, body["range"])
+        if not target.bounded or (target.rows, target.columns) != (1, 1):
+            raise _bad_range("a float image sits on one cell, e.g. <sheet_id>!A1:A1")
+        image["range"] = target.text
+    for key, low in (
+        ("width", MIN_IMAGE_SIZE),
+        ("height", MIN_IMAGE_SIZE),
+        ("offset_x", 0),
+        ("offset_y", 0),
+    ):
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise _bad_body(f"{key} must be a number of pixels, {low} or more")
+        image[key] = float(value)
+    if body.get("float_image_token") is not None:
+        if not isinstance(body["float_image_token"], str) or not body["float_image_token"]:
+            raise _bad_body("float_image_token must be a media token")
+        image["float_image_token"] = body["float_image_token"]
+
+
+def _image(grid: Grid, request: Request) -> dict[str, Any]:
+    image = grid.float_images.get(request.path_params["image_id"])
+    if image is None:
+        raise FeishuError(91402, "NOTEXIST: float image", http_status=404)
+    return image
+
+
+async def create_float_image(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    if not body.get("float_image_token") or not body.get("range"):
+        raise _bad_body("float_image_token and range are required")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        image_id = body.get("float_image_id") or new_object_id()
+        if not isinstance(image_id, str) or not re.fullmatch(r"[A-Za-z0-9]{10}", image_id):
+            raise _bad_body("float_image_id must be 10 letters or digits")
+        if image_id in grid.float_images:
+            raise _bad_body(f"float image {image_id} exists")
+        image: dict[str, Any] = {
+            "float_image_id": image_id,
+            "width": 100.0,
+            "height": 100.0,
+            "offset_x": 0.0,
+            "offset_y": 0.0,
+        }
+        _image_fields(book, grid, body, image)
+        grid.float_images[image_id] = image
+        book.bump()
+        return ok({"float_image": dict(image)})
+
+
+async def query_float_images(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        return ok({"items": [dict(i) for i in grid.float_images.values()]})
+
+
+async def get_float_image(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        _, grid = _sheet_path(request, state, caller)
+        return ok({"float_image": dict(_image(grid, request))})
+
+
+async def patch_float_image(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    body = await read_json(request, code=90201, msg="Wrong Request Json")
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        image = _image(grid, request)
+        changed = dict(image)
+        _image_fields(book, grid, body, changed)
+        image.update(changed)
+        book.bump()
+        return ok({"float_image": dict(image)})
+
+
+async def delete_float_image(request: Request) -> Response:
+    state = _state(request)
+    caller = authenticate(request, state, kinds=_KINDS)
+    with state.lock:
+        book, grid = _sheet_path(request, state, caller)
+        _image(grid, request)
+        del grid.float_images[request.path_params["image_id"]]
+        book.bump()
+    return ok({})
+
+
+_SHEET = V3 + "/{token}/sheets/{sheet_id}"
+
+
 ROUTE_TABLE: tuple[tuple[str, str, Any], ...] = (
     ("POST", V3, create_spreadsheet),
     ("GET", V3 + "/{token}", get_spreadsheet),
     ("PATCH", V3 + "/{token}", patch_spreadsheet),
     ("GET", V3 + "/{token}/sheets/query", query_sheets),
     ("GET", V3 + "/{token}/sheets/{sheet_id}", get_sheet),
+    ("POST", _SHEET + "/find", find_cells),
+    ("POST", _SHEET + "/replace", replace_cells),
+    ("POST", _SHEET + "/move_dimension", move_dimension),
+    ("POST", _SHEET + "/filter", create_filter),
+    ("PUT", _SHEET + "/filter", update_filter),
+    ("GET", _SHEET + "/filter", get_filter),
+    ("DELETE", _SHEET + "/filter", delete_filter),
+    ("POST", _SHEET + "/filter_views", create_filter_view),
+    ("GET", _SHEET + "/filter_views/query", query_filter_views),
+    ("GET", _SHEET + "/filter_views/{view_id}", get_filter_view),
+    ("PATCH", _SHEET + "/filter_views/{view_id}", patch_filter_view),
+    ("DELETE", _SHEET + "/filter_views/{view_id}", delete_filter_view),
+    ("POST", _SHEET + "/filter_views/{view_id}/conditions", create_view_condition),
+    ("GET", _SHEET + "/filter_views/{view_id}/conditions/query", query_view_conditions),
+    ("GET", _SHEET + "/filter_views/{view_id}/conditions/{condition_id}", get_view_condition),
+    ("PUT", _SHEET + "/filter_views/{view_id}/conditions/{condition_id}", update_view_condition),
+    (
+        "DELETE",
+        _SHEET + "/filter_views/{view_id}/conditions/{condition_id}",
+        delete_view_condition,
+    ),
+    ("POST", _SHEET + "/float_images", create_float_image),
+    ("GET", _SHEET + "/float_images/query", query_float_images),
+    ("GET", _SHEET + "/float_images/{image_id}", get_float_image),
+    ("PATCH", _SHEET + "/float_images/{image_id}", patch_float_image),
+    ("DELETE", _SHEET + "/float_images/{image_id}", delete_float_image),
     ("GET", V2 + "/metainfo", metainfo),
     ("GET", V2 + "/values/{range}", read_values),
     ("PUT", V2 + "/values", write_values),

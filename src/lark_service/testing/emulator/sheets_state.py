@@ -20,6 +20,8 @@ __all__ = [
     "Grid",
     "SheetsState",
     "Workbook",
+    "new_object_id",
+    "new_sheet_id",
     "sheets_state",
 ]
 
@@ -54,6 +56,12 @@ class Grid:
     column_sizes: dict[int, int] = field(default_factory=dict)
     hidden_rows: set[int] = field(default_factory=set)
     hidden_columns: set[int] = field(default_factory=set)
+    filter: dict[str, Any] | None = None
+    """The sheet's filter: ``{"range": text, "conditions": {column letter: [condition]}}``."""
+    filter_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """By id: ``{"filter_view_id", "filter_view_name", "range", "conditions": {col: cond}}``."""
+    float_images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """By id: the v3 ``FloatImage`` fields as last written."""
 
     # -- values -----------------------------------------------------------------------------
 
@@ -150,6 +158,41 @@ class Grid:
             self.hidden_columns = {move(i) for i in self.hidden_columns if keep(i)}
         return count
 
+    def move(self, axis: str, first: int, last: int, before: int) -> None:
+        """Move rows (``axis="ROWS"``) or columns ``first..last`` (1-based, inclusive) in front
+        of index ``before`` (1-based, counted before the move; past the end: to the end)."""
+        rows = axis == "ROWS"
+        size = self.row_count if rows else self.column_count
+        order = list(range(1, size + 1))
+        block = order[first - 1 : last]
+        rest = [i for i in order if not first <= i <= last]
+        at = sum(1 for i in rest if i < before)
+        new_order = rest[:at] + block + rest[at:]
+        where = {old: new for new, old in enumerate(new_order, start=1)}
+
+        def move(i: int) -> int:
+            return where.get(i, i)
+
+        def remap(table: dict[Cell, Any]) -> dict[Cell, Any]:
+            return {((move(r), c) if rows else (r, move(c))): v for (r, c), v in table.items()}
+
+        self.cells = remap(self.cells)
+        self.styles = remap(self.styles)
+        merges = []
+        for m in self.merges:
+            moved = self._moved_merge(m, rows, move)
+            lo, hi = (moved[0], moved[2]) if rows else (moved[1], moved[3])
+            span = (m[2] - m[0]) if rows else (m[3] - m[1])
+            if hi - lo == span:  # still one block (a merge cut by the move is dropped)
+                merges.append(moved)
+        self.merges = merges
+        if rows:
+            self.row_sizes = {move(i): v for i, v in self.row_sizes.items()}
+            self.hidden_rows = {move(i) for i in self.hidden_rows}
+        else:
+            self.column_sizes = {move(i): v for i, v in self.column_sizes.items()}
+            self.hidden_columns = {move(i) for i in self.hidden_columns}
+
     @staticmethod
     def _moved_merge(m: Merge, rows: bool, move: Callable[[int], int]) -> Merge:
         top, left, bottom, right = m
@@ -244,6 +287,11 @@ _ALPHABET = string.ascii_letters + string.digits
 def new_sheet_id() -> str:
     """A sheet id like Feishu's (6 characters)."""
     return "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+def new_object_id() -> str:
+    """A filter view or float image id like Feishu's (10 characters)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
 @dataclass
