@@ -348,3 +348,376 @@ def test_v2_styles_merges_dimensions_sheets(
     assert removed["data"]["replies"][0]["deleteSheet"] == {"result": True, "sheetId": copy_id}
     meta = _raw(lark, client, "GET", "/metainfo", token)
     assert [s["title"] for s in meta["data"]["sheets"]] == ["Sheet1", "New"]
+
+
+# -- v3 endpoints beyond spreadsheets and sheets (declared by lark_oapi 1.7.5) ----------------
+
+
+def _filled(lark_emulator: Emulator, token: str, sid: str) -> None:
+    grid = sheets_state(lark_emulator).workbooks[token].sheet(sid)
+    assert grid is not None
+    for r, row in enumerate([["name", "score"], ["ann", 90], ["ben", 75], ["cat", 82]], start=1):
+        for c, value in enumerate(row, start=1):
+            grid.cells[(r, c)] = value
+
+
+def test_find_replace_move_dimension(book: tuple[Any, str, str], lark_emulator: Emulator) -> None:
+    from lark_oapi.api.sheets.v3 import (
+        Dimension,
+        Find,
+        FindCondition,
+        FindSpreadsheetSheetRequest,
+        MoveDimension,
+        MoveDimensionSpreadsheetSheetRequest,
+        Replace,
+        ReplaceSpreadsheetSheetRequest,
+    )
+
+    client, token, sid = book
+    _filled(lark_emulator, token, sid)
+    grid = sheets_state(lark_emulator).workbooks[token].sheets[0]
+    condition = (
+        FindCondition.builder()
+        .range(f"{sid}!A1:B4")
+        .match_case(False)
+        .match_entire_cell(False)
+        .search_by_regex(False)
+        .include_formulas(False)
+        .build()
+    )
+    found = client.sheets.v3.spreadsheet_sheet.find(
+        FindSpreadsheetSheetRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(Find.builder().find_condition(condition).find("an").build())
+        .build()
+    )
+    assert found.success(), (found.code, found.msg)
+    result = found.data.find_result
+    assert result.matched_cells == ["A2"] and result.rows_count == 1
+    assert result.matched_formula_cells == []
+
+    replaced = client.sheets.v3.spreadsheet_sheet.replace(
+        ReplaceSpreadsheetSheetRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            Replace.builder().find_condition(condition).find("ann").replacement("amy").build()
+        )
+        .build()
+    )
+    assert replaced.success(), (replaced.code, replaced.msg)
+    assert replaced.data.replace_result.matched_cells == ["A2"]
+    assert grid.cells[(2, 1)] == "amy"
+
+    moved = client.sheets.v3.spreadsheet_sheet.move_dimension(
+        MoveDimensionSpreadsheetSheetRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            MoveDimension.builder()
+            .source(Dimension.builder().major_dimension("ROWS").start_index(3).end_index(3).build())
+            .destination_index(1)
+            .build()
+        )
+        .build()
+    )
+    assert moved.success(), (moved.code, moved.msg)
+    assert [grid.cells[(r, 1)] for r in range(1, 5)] == ["name", "cat", "amy", "ben"]
+
+    bad = client.sheets.v3.spreadsheet_sheet.find(
+        FindSpreadsheetSheetRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id("zzzzzz")
+        .request_body(Find.builder().find_condition(condition).find("x").build())
+        .build()
+    )
+    assert bad.code == 90215
+
+
+def test_filter(book: tuple[Any, str, str], lark_emulator: Emulator) -> None:
+    from lark_oapi.api.sheets.v3 import (
+        Condition,
+        CreateSheetFilter,
+        CreateSpreadsheetSheetFilterRequest,
+        DeleteSpreadsheetSheetFilterRequest,
+        GetSpreadsheetSheetFilterRequest,
+        UpdateSheetFilter,
+        UpdateSpreadsheetSheetFilterRequest,
+    )
+
+    client, token, sid = book
+    _filled(lark_emulator, token, sid)
+    over_80 = (
+        Condition.builder().filter_type("number").compare_type("greater").expected(["80"]).build()
+    )
+    created = client.sheets.v3.spreadsheet_sheet_filter.create(
+        CreateSpreadsheetSheetFilterRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            CreateSheetFilter.builder().range(f"{sid}!A1:B4").col("B").condition(over_80).build()
+        )
+        .build()
+    )
+    assert created.success(), (created.code, created.msg)
+
+    def get() -> Any:
+        got = client.sheets.v3.spreadsheet_sheet_filter.get(
+            GetSpreadsheetSheetFilterRequest.builder()
+            .spreadsheet_token(token)
+            .sheet_id(sid)
+            .build()
+        )
+        assert got.success(), (got.code, got.msg)
+        return got.data.sheet_filter_info
+
+    info = get()
+    assert info.range == f"{sid}!A1:B4" and info.filtered_out_rows == [3]
+    assert info.filter_infos[0].col == "B"
+    assert info.filter_infos[0].conditions[0].expected == ["80"]
+
+    updated = client.sheets.v3.spreadsheet_sheet_filter.update(
+        UpdateSpreadsheetSheetFilterRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            UpdateSheetFilter.builder()
+            .col("A")
+            .condition(Condition.builder().filter_type("hiddenValue").expected(["ann"]).build())
+            .build()
+        )
+        .build()
+    )
+    assert updated.success(), (updated.code, updated.msg)
+    assert get().filtered_out_rows == [2, 3]
+
+    deleted = client.sheets.v3.spreadsheet_sheet_filter.delete(
+        DeleteSpreadsheetSheetFilterRequest.builder().spreadsheet_token(token).sheet_id(sid).build()
+    )
+    assert deleted.success(), (deleted.code, deleted.msg)
+    assert get() is None
+
+
+def test_filter_views_and_conditions(book: tuple[Any, str, str]) -> None:
+    from lark_oapi.api.sheets.v3 import (
+        CreateSpreadsheetSheetFilterViewConditionRequest,
+        CreateSpreadsheetSheetFilterViewRequest,
+        DeleteSpreadsheetSheetFilterViewConditionRequest,
+        DeleteSpreadsheetSheetFilterViewRequest,
+        FilterView,
+        FilterViewCondition,
+        GetSpreadsheetSheetFilterViewConditionRequest,
+        GetSpreadsheetSheetFilterViewRequest,
+        PatchSpreadsheetSheetFilterViewRequest,
+        QuerySpreadsheetSheetFilterViewConditionRequest,
+        QuerySpreadsheetSheetFilterViewRequest,
+        UpdateSpreadsheetSheetFilterViewConditionRequest,
+    )
+
+    client, token, sid = book
+    views = client.sheets.v3.spreadsheet_sheet_filter_view
+    created = views.create(
+        CreateSpreadsheetSheetFilterViewRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            FilterView.builder()
+            .filter_view_id("pH9hbVcCXA")
+            .filter_view_name("Mine")
+            .range(f"{sid}!A1:H14")
+            .build()
+        )
+        .build()
+    )
+    assert created.success(), (created.code, created.msg)
+    view = created.data.filter_view
+    assert (view.filter_view_id, view.filter_view_name, view.range) == (
+        "pH9hbVcCXA",
+        "Mine",
+        f"{sid}!A1:H14",
+    )
+    vid = view.filter_view_id
+
+    patched = views.patch(
+        PatchSpreadsheetSheetFilterViewRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .request_body(FilterView.builder().filter_view_name("Ours").build())
+        .build()
+    )
+    assert patched.success() and patched.data.filter_view.filter_view_name == "Ours"
+    got = views.get(
+        GetSpreadsheetSheetFilterViewRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .build()
+    )
+    assert got.success() and got.data.filter_view.range == f"{sid}!A1:H14"
+    queried = views.query(
+        QuerySpreadsheetSheetFilterViewRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .build()
+    )
+    assert queried.success() and [v.filter_view_id for v in queried.data.items] == [vid]
+
+    conditions = client.sheets.v3.spreadsheet_sheet_filter_view_condition
+    made = conditions.create(
+        CreateSpreadsheetSheetFilterViewConditionRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .request_body(
+            FilterViewCondition.builder()
+            .condition_id("E")
+            .filter_type("number")
+            .compare_type("less")
+            .expected(["6"])
+            .build()
+        )
+        .build()
+    )
+    assert made.success(), (made.code, made.msg)
+    assert made.data.condition.condition_id == "E" and made.data.condition.expected == ["6"]
+    changed = conditions.update(
+        UpdateSpreadsheetSheetFilterViewConditionRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .condition_id("E")
+        .request_body(
+            FilterViewCondition.builder()
+            .filter_type("text")
+            .compare_type("beginsWith")
+            .expected(["a"])
+            .build()
+        )
+        .build()
+    )
+    assert changed.success() and changed.data.condition.filter_type == "text"
+    one = conditions.get(
+        GetSpreadsheetSheetFilterViewConditionRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .condition_id("E")
+        .build()
+    )
+    assert one.success() and one.data.condition.compare_type == "beginsWith"
+    listed = conditions.query(
+        QuerySpreadsheetSheetFilterViewConditionRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .build()
+    )
+    assert listed.success() and [c.condition_id for c in listed.data.items] == ["E"]
+    gone = conditions.delete(
+        DeleteSpreadsheetSheetFilterViewConditionRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .condition_id("E")
+        .build()
+    )
+    assert gone.success(), (gone.code, gone.msg)
+
+    removed = views.delete(
+        DeleteSpreadsheetSheetFilterViewRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .build()
+    )
+    assert removed.success(), (removed.code, removed.msg)
+    missing = views.get(
+        GetSpreadsheetSheetFilterViewRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .filter_view_id(vid)
+        .build()
+    )
+    assert missing.code == 91402
+
+
+def test_float_images(book: tuple[Any, str, str]) -> None:
+    from lark_oapi.api.sheets.v3 import (
+        CreateSpreadsheetSheetFloatImageRequest,
+        DeleteSpreadsheetSheetFloatImageRequest,
+        FloatImage,
+        GetSpreadsheetSheetFloatImageRequest,
+        PatchSpreadsheetSheetFloatImageRequest,
+        QuerySpreadsheetSheetFloatImageRequest,
+    )
+
+    client, token, sid = book
+    images = client.sheets.v3.spreadsheet_sheet_float_image
+    created = images.create(
+        CreateSpreadsheetSheetFloatImageRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            FloatImage.builder()
+            .float_image_id("ye06SS14ph")
+            .float_image_token("boxbcbQsaSqIXsxxxxx1HCPJFbh")
+            .range(f"{sid}!A1:A1")
+            .width(100.0)
+            .height(100.0)
+            .offset_x(0.0)
+            .offset_y(0.0)
+            .build()
+        )
+        .build()
+    )
+    assert created.success(), (created.code, created.msg)
+    image = created.data.float_image
+    assert image.float_image_id == "ye06SS14ph" and image.range == f"{sid}!A1:A1"
+    assert image.float_image_token == "boxbcbQsaSqIXsxxxxx1HCPJFbh" and image.width == 100.0
+
+    patched = images.patch(
+        PatchSpreadsheetSheetFloatImageRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .float_image_id("ye06SS14ph")
+        .request_body(FloatImage.builder().range(f"{sid}!B2:B2").offset_x(5.0).build())
+        .build()
+    )
+    assert patched.success(), (patched.code, patched.msg)
+    assert patched.data.float_image.range == f"{sid}!B2:B2"
+    assert patched.data.float_image.offset_x == 5.0
+    got = images.get(
+        GetSpreadsheetSheetFloatImageRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .float_image_id("ye06SS14ph")
+        .build()
+    )
+    assert got.success() and got.data.float_image.height == 100.0
+    queried = images.query(
+        QuerySpreadsheetSheetFloatImageRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .build()
+    )
+    assert queried.success() and [i.float_image_id for i in queried.data.items] == ["ye06SS14ph"]
+    two_cells = images.create(
+        CreateSpreadsheetSheetFloatImageRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .request_body(
+            FloatImage.builder().float_image_token("boxb_x").range(f"{sid}!A1:B2").build()
+        )
+        .build()
+    )
+    assert two_cells.code == 90202
+    deleted = images.delete(
+        DeleteSpreadsheetSheetFloatImageRequest.builder()
+        .spreadsheet_token(token)
+        .sheet_id(sid)
+        .float_image_id("ye06SS14ph")
+        .build()
+    )
+    assert deleted.success(), (deleted.code, deleted.msg)
