@@ -800,6 +800,92 @@ def _rabbit_bounce() -> bool:
     return result.returncode == 0
 
 
+def _poison(i: int, run: str) -> tuple[str, dict[str, str], bytes]:
+    """A signed card callback whose value holds a lone surrogate: it survives JSON decoding
+    and the signature, but cannot be stored (UTF-8)."""
+    import json
+
+    from lark_service.callbacks import crypto
+    from lark_service.callbacks.simulate import card_action_payload
+
+    event_id = f"{run}-poison-{i}"
+    payload = card_action_payload(
+        APP, value={"bad": "x\ud800"}, verification_token=VT, event_id=event_id
+    )
+    raw = json.dumps({"encrypt": crypto.encrypt(EK, json.dumps(payload).encode("ascii"))}).encode()
+    ts, nonce = str(int(time.time())), secrets.token_hex(8)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Lark-Request-Timestamp": ts,
+        "X-Lark-Request-Nonce": nonce,
+        "X-Lark-Signature": crypto.event_signature(ts, nonce, EK, raw),
+    }
+    return event_id, headers, raw
+
+
+@dataclass
+class PoisonResult:
+    valid: int = 0
+    poison: int = 0
+    valid_status: Counter[str] = field(default_factory=Counter)
+    poison_status: Counter[str] = field(default_factory=Counter)
+    handled: int = 0
+
+
+def run_poison(valid: int = 200, poison: int = 5) -> PoisonResult:
+    """``valid`` signed callbacks with ``poison`` undecodable ones mixed in, 32 in flight
+    (so they share group commits): the valid ones must all be answered 200."""
+    result = PoisonResult(valid, poison)
+    prefix = f"poi{secrets.token_hex(3)}"
+    with tempfile.TemporaryDirectory() as home_name:
+        home = Path(home_name)
+        effects = home / "effects.txt"
+        handlers = home / "rel_handlers.py"
+        handlers.write_text(HANDLERS_SRC)
+        port = _free_port()
+        args = ["serve", "--port", str(port), "--handlers", f"{handlers}:router"]
+        server = Proc([*args, "--log-level", "WARNING"], _env(home, effects), home / "serve.log")
+        server.start()
+        try:
+            _wait_ready(port, server)
+            batch = [("valid", *_sign(i, prefix)) for i in range(valid)]
+            step = max(1, valid // poison)
+            for k in range(poison):
+                batch.insert(k * step + k, ("poison", *_poison(k, prefix)))
+
+            async def send() -> None:
+                sem = asyncio.Semaphore(32)
+                url = f"http://127.0.0.1:{port}/callbacks/{APP}/card"
+                async with httpx.AsyncClient(timeout=10) as http:
+
+                    async def one(kind: str, headers: dict[str, str], body: bytes) -> None:
+                        async with sem:
+                            try:
+                                status = str(
+                                    (
+                                        await http.post(url, headers=headers, content=body)
+                                    ).status_code
+                                )
+                            except httpx.HTTPError as exc:
+                                status = type(exc).__name__
+                        (result.valid_status if kind == "valid" else result.poison_status)[
+                            status
+                        ] += 1
+
+                    await asyncio.gather(*(one(k, h, b) for k, _, h, b in batch))
+
+            asyncio.run(send())
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                result.handled = len(_read_handled(effects))
+                if result.handled >= result.valid_status["200"]:
+                    break
+                time.sleep(0.2)
+        finally:
+            server.stop()
+    return result
+
+
 def _chaos_schedule(duration: float, kills: int, rabbit: bool) -> list[tuple[float, str]]:
     """Server kills spread over the sending time; with RabbitMQ every other kill also takes
     a worker (alternating), and the broker's connections are closed halfway between two
@@ -1157,6 +1243,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
 
     if "callbacks" in parts:
+        poison = run_poison()
+        print("\n## Poison callbacks in a group commit")
+        print(
+            f"{poison.valid} valid + {poison.poison} undecodable (lone surrogate) signed "
+            f"callbacks, 32 in flight: valid answered "
+            f"{dict(poison.valid_status.most_common())}, undecodable answered "
+            f"{dict(poison.poison_status.most_common())}, handled {poison.handled}"
+        )
         n, kills, duration = (300, 3, 12.0) if short else (1500, 6, 50.0)
         runs = [run_callbacks("inprocess", n, kills, duration, None)]
         try:
@@ -1179,8 +1273,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {r.server_kills} | {r.worker_kills} | {r.broker_bounces} | {non200} "
                 f"| {r.seconds:.0f} |"
             )
-            for event_id, runs in sorted(r.runs_of.items()):
-                first, second = runs[0][0], runs[-1][0]
+            for event_id, times in sorted(r.runs_of.items()):
+                first, second = times[0][0], times[-1][0]
                 before = [a for t, a in r.chaos_log if t <= second]
                 near = [
                     f"{a} at {t - first:+.2f} s"
@@ -1188,8 +1282,8 @@ def main(argv: list[str] | None = None) -> int:
                     if first - 5 < t < second + 1
                 ]
                 print(
-                    f"  duplicate {event_id}: runs {len(runs)} in pids "
-                    f"{sorted({p for _, p in runs})}, {second - first:.1f} s apart; "
+                    f"  duplicate {event_id}: times {len(times)} in pids "
+                    f"{sorted({p for _, p in times})}, {second - first:.1f} s apart; "
                     f"chaos near: {', '.join(near) or 'none'} (events before: {len(before)})"
                 )
             if r.visible_left or r.gave_up:
