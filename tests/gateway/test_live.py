@@ -45,6 +45,8 @@ def test_the_openapi_document_lists_every_operation_with_examples(live: LiveServ
     assert document["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     body = document["components"]["schemas"]["SendMessageBody"]
     assert body["examples"][0]["content"] == "Build passed"
+    envelope = document["components"]["schemas"]["Envelope"]
+    assert [e["code"] for e in envelope["examples"]] == [0, 403]
 
 
 def test_without_the_gateway_there_is_no_api(emu: Emulator) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import errors
 
@@ -36,6 +36,33 @@ class ErrorInfo(BaseModel):
 
 class Envelope(BaseModel):
     """Every gateway answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": 0,
+                    "msg": "ok",
+                    "request_id": "billing-42",
+                    "data": {"message_id": "om_dc13264520392913993dd051dba21dcf"},
+                    "error": None,
+                },
+                {
+                    "code": 403,
+                    "msg": "the API key 'billing' lacks the scope(s) messages:send",
+                    "request_id": "3f0c8e1e-4a4e-4f4a-9d36-2b1c0f6f2a11",
+                    "data": None,
+                    "error": {
+                        "type": "ForbiddenError",
+                        "hint": "Create a key with the scope: lark-service apikey create ...",
+                        "log_id": None,
+                        "missing_scopes": ["messages:send"],
+                        "field": None,
+                    },
+                },
+            ]
+        }
+    )
 
     code: int = Field(description="0: success; Feishu's code; else the HTTP status.")
     msg: str
