@@ -60,6 +60,12 @@ _V3 = "/open-apis/sheets/v3/spreadsheets"
 _V2 = "/open-apis/sheets/v2/spreadsheets/{token}"
 MAX_DIMENSION_CHANGE = 5000
 """Rows or columns one add/insert/delete call may change (unverified, 3P)."""
+MAX_READ_ROWS = 5000
+"""Rows one read call asks for; longer reads are cut into bands (our choice, mirroring the
+write limit: Feishu documents no row limit for reads, only that an answer may not exceed
+10 MB, code 90221 — unverified; a band answered 90221 is halved until it fits)."""
+_TOO_LARGE_RESPONSE = 90221
+_TOO_LARGE_REQUEST = 90227
 MIN_FLOAT_IMAGE_SIZE = 20
 """The least width and height of a float image, in pixels (unverified)."""
 
@@ -164,13 +170,101 @@ class SheetsClient(Resource):
         ``GET /open-apis/sheets/v2/spreadsheets/:token/values/:range``. Raises ValidationError
         (bad range or option) before any request, NotFoundError, PermissionDeniedError.
         """
+        params = _read_params(render, dates)
         target = self._range(spreadsheet_token, range)
-        response = self._request(
+        if target.bounded and (target.rows or 1) > MAX_READ_ROWS:
+            return self._read_chunked(spreadsheet_token, target, params, trim=False)
+        try:
+            response = self._read(spreadsheet_token, target, params)
+        except errors.QuotaExceededError as exc:
+            if exc.code != _TOO_LARGE_RESPONSE:
+                raise
+            whole = self._closed(spreadsheet_token, target)
+            return self._read_chunked(
+                spreadsheet_token, whole, params, trim=target.end_row is None
+            )
+        return ValueRange.from_response(response, dict(response.data.get("valueRange") or {}))
+
+    def _read(
+        self, spreadsheet_token: str, target: SheetRange, params: dict[str, str]
+    ) -> ApiResponse:
+        return self._request(
             "GET",
             api_path(_V2 + "/values/{range}", token=spreadsheet_token, range=target.text),
-            params=_read_params(render, dates),
+            params=params,
         )
-        return ValueRange.from_response(response, dict(response.data.get("valueRange") or {}))
+
+    def _closed(self, spreadsheet_token: str, target: SheetRange) -> SheetRange:
+        """``target`` with open ends closed at the sheet's size (from the sheet list)."""
+        if target.bounded:
+            return target
+        sheets = self.list_sheets(spreadsheet_token)
+        grid = next((s.grid_properties for s in sheets if s.sheet_id == target.sheet), None)
+        rows = grid.row_count if grid is not None else 0
+        columns = grid.column_count if grid is not None else 0
+        top, left = target.start_row or 1, target.start_column or 1
+        return SheetRange(
+            target.sheet,
+            top,
+            left,
+            target.end_row or max(top, rows),
+            target.end_column or max(left, columns),
+        )
+
+    def _read_chunked(
+        self,
+        spreadsheet_token: str,
+        target: SheetRange,
+        params: dict[str, str],
+        *,
+        trim: bool,
+    ) -> ValueRange:
+        """Read a bounded range in bands of at most :data:`MAX_READ_ROWS` rows, top to
+        bottom; a band Feishu finds too large (90221) is halved until it fits (one row that
+        is still too large raises). ``trim`` drops empty rows at the bottom (the range was
+        open-ended)."""
+        assert target.start_row is not None and target.end_row is not None
+        assert target.start_column is not None and target.end_column is not None
+        width = target.end_column - target.start_column + 1
+        values: list[list[Any]] = []
+        revision: int | None = None
+        last: ApiResponse | None = None
+        bands = [
+            (top, min(top + MAX_READ_ROWS - 1, target.end_row))
+            for top in range(target.start_row, target.end_row + 1, MAX_READ_ROWS)
+        ]
+        while bands:
+            top, bottom = bands.pop(0)
+            band = SheetRange(target.sheet, top, target.start_column, bottom, target.end_column)
+            try:
+                last = self._read(spreadsheet_token, band, params)
+            except errors.QuotaExceededError as exc:
+                if exc.code != _TOO_LARGE_RESPONSE or top == bottom:
+                    raise
+                middle = (top + bottom) // 2
+                bands[:0] = [(top, middle), (middle + 1, bottom)]
+                continue
+            got = dict(last.data.get("valueRange") or {})
+            rows = [list(r) for r in got.get("values") or []]
+            rows += [[None] * width for _ in range(bottom - top + 1 - len(rows))]
+            values.extend(r + [None] * (width - len(r)) for r in rows)
+            if isinstance(got.get("revision"), int):
+                revision = got["revision"]
+        if trim:
+            while len(values) > 1 and all(v is None or v == "" for v in values[-1]):
+                values.pop()
+        assert last is not None
+        done = SheetRange(
+            target.sheet,
+            target.start_row,
+            target.start_column,
+            target.start_row + len(values) - 1,
+            target.end_column,
+        )
+        return ValueRange.from_response(
+            last,
+            {"range": done.text, "values": values, "revision": revision, "majorDimension": "ROWS"},
+        )
 
     def get_sheet_data_batch(
         self,
@@ -233,15 +327,36 @@ class SheetsClient(Resource):
             band = rows[top : top + (piece.end_row - piece.start_row + 1)]
             width = piece.end_column - piece.start_column + 1
             chunk = band if width == len(rows[0]) else [row[left : left + width] for row in band]
-            response = self._request(
-                "PUT", path, json={"valueRange": {"range": piece.text, "values": chunk}}
-            )
-            _add(total, response.data)
+            self._put_values(path, piece, chunk, total)
             if piece.end_column == target.end_column:
                 done = top + len(chunk)
                 if progress is not None:
                     progress(done, len(rows))
         return total
+
+    def _put_values(
+        self, path: str, piece: SheetRange, chunk: list[list[Any]], total: WriteResult
+    ) -> None:
+        """Write one piece; when Feishu finds the request too large (90227) write its top
+        and bottom halves instead (an overwrite, so nothing is written twice)."""
+        try:
+            response = self._request(
+                "PUT", path, json={"valueRange": {"range": piece.text, "values": chunk}}
+            )
+        except errors.QuotaExceededError as exc:
+            if exc.code != _TOO_LARGE_REQUEST or len(chunk) == 1:
+                raise
+            assert piece.start_row is not None and piece.start_column is not None
+            assert piece.end_column is not None
+            half = len(chunk) // 2
+            for offset, part in ((0, chunk[:half]), (half, chunk[half:])):
+                top = piece.start_row + offset
+                sub = SheetRange(
+                    piece.sheet, top, piece.start_column, top + len(part) - 1, piece.end_column
+                )
+                self._put_values(path, sub, part, total)
+            return
+        _add(total, response.data)
 
     def update_sheet_data_batch(
         self,

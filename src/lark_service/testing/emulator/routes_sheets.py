@@ -32,6 +32,7 @@ limit is not documented per endpoint: the choices above are the emulator's (unve
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from datetime import datetime, timedelta
@@ -200,7 +201,9 @@ def _render(grid: Grid, cell: tuple[int, int], value: Any, option: str | None, d
     return value
 
 
-def _read(book: Workbook, text: Any, request: Request) -> dict[str, Any]:
+def _read(
+    book: Workbook, text: Any, request: Request, max_read_bytes: int | None = None
+) -> dict[str, Any]:
     grid, target = _range(book, text)
     top, left, bottom, right = _box(grid, target)
     if target.end_row is None:  # open-ended: trimmed to the data
@@ -218,6 +221,9 @@ def _read(book: Workbook, text: Any, request: Request) -> dict[str, Any]:
         ]
         for r in range(top, bottom + 1)
     ]
+    limit = max_read_bytes
+    if limit is not None and len(json.dumps(values, ensure_ascii=False).encode()) > limit:
+        raise FeishuError(90221, "Too Large Response: read a smaller range")
     return {
         "majorDimension": "ROWS",
         "range": _a1(grid.sheet_id, top, left, bottom, right),
@@ -373,7 +379,9 @@ async def read_values(request: Request) -> Response:
     caller = authenticate(request, state, kinds=_KINDS)
     with state.lock:
         book = _book(state, caller, request.path_params["token"])
-        value_range = _read(book, request.path_params["range"], request)
+        value_range = _read(
+            book, request.path_params["range"], request, sheets_state(state).max_read_bytes
+        )
     return ok(
         {"revision": book.revision, "spreadsheetToken": book.token, "valueRange": value_range}
     )
@@ -387,7 +395,7 @@ async def read_values_batch(request: Request) -> Response:
         raise FeishuError(90229, "Wrong URL Param: ranges is required")
     with state.lock:
         book = _book(state, caller, request.path_params["token"])
-        value_ranges = [_read(book, r, request) for r in ranges]
+        value_ranges = [_read(book, r, request, sheets_state(state).max_read_bytes) for r in ranges]
     return ok(
         {
             "revision": book.revision,
@@ -407,6 +415,9 @@ async def write_values(request: Request) -> Response:
         book = _book(state, caller, request.path_params["token"])
         grid, target = _range(book, text)
         _check_limits(sheets_state(state), values)
+        limit = sheets_state(state).max_write_bytes
+        if limit is not None and len(json.dumps(body, ensure_ascii=False).encode()) > limit:
+            raise FeishuError(90227, "Too Large Request: write fewer cells per call")
         box = _fit(target, values)
         grid.write(box[0], box[1], values)
         book.bump()

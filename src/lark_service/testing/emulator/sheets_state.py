@@ -304,6 +304,12 @@ class SheetsState:
     max_write_columns: int = 100
     max_cell_chars: int = 50_000
     max_border_cells: int = 30_000
+    max_read_bytes: int = 10 * 1024 * 1024
+    """A read whose values take more than this as JSON is refused with 90221 (Feishu's
+    10 MB answer limit of the read endpoints; unverified)."""
+    max_write_bytes: int | None = None
+    """A values write whose JSON body is larger is refused with 90227 (Feishu's request size
+    limit is not documented: off unless a test sets it)."""
 
     def create(
         self,
