@@ -508,8 +508,9 @@ def test_reconnect_attempts_stop_at_the_servers_count(
     ws.configure(reconnect_count=2)
     c = connection(emu, router).start()
     with instrumentation.EventRecorder() as events:
+        assert ws.wait_connections(APP)
         ws.refuse_handshakes(514, count=100)  # retryable, but never accepted again
-        ws.drop(APP)
+        assert ws.drop(APP) == 1
         assert c._thread is not None
         c._thread.join(20)
     assert c.state == "failed"
