@@ -16,7 +16,14 @@ its shapes come from Feishu's documentation pages and third-party clients:
   indexes (insert 0-based end-exclusive; update and delete 1-based inclusive); the 5,000 per
   call limit of add/insert/delete dimension; ``insertDataOption`` of append; append/prepend
   chunking below 5,000 rows (the same limit assumed); that a write past the sheet's last row
-  grows the sheet; the ``mergeType`` names; ``frozenColCount`` in ``updateSheet``.
+  grows the sheet; the ``mergeType`` names; ``frozenColCount`` in ``updateSheet``; the 10 MB
+  answer limit of reads (90221) and that 90227 (request too large) goes away with smaller
+  writes.
+
+v3 beyond spreadsheets and sheets (find, replace, move_dimension, filter, filter views and
+their conditions, float images) is declared by the SDK (shapes: S). **Unverified**: the filter
+and compare type names, ``move_dimension``'s inclusive ``end_index`` and ``destination_index``
+counted before the move, the 150 filter views per sheet, the 20 px least image size.
 """
 
 from __future__ import annotations
@@ -166,8 +173,12 @@ class AsyncSheetsClient(AsyncResource):
         turns one into a datetime) or ``formatted`` (as the cell shows them,
         ``dateTimeRenderOption=FormattedString``).
 
+        Ranges of more than 5,000 rows are read in bands of 5,000 rows and stitched; a band
+        answered 90221 (answer too large) is halved until it fits.
+
         ``GET /open-apis/sheets/v2/spreadsheets/:token/values/:range``. Raises ValidationError
-        (bad range or option) before any request, NotFoundError, PermissionDeniedError.
+        (bad range or option) before any request, NotFoundError, PermissionDeniedError,
+        QuotaExceededError (90221: one row alone is too large to read).
         """
         params = _read_params(render, dates)
         target = await self._range(spreadsheet_token, range)
@@ -306,7 +317,9 @@ class AsyncSheetsClient(AsyncResource):
         ``range`` may be the top-left cell alone (``<sheet>!A1``): the values give the size.
         Any number of rows: the write is cut into calls of at most 5,000 rows × 100 columns,
         sent one after another (top to bottom); ``progress(done_rows, total_rows)`` is called
-        after each. A retried call rewrites the same cells, so retries are safe.
+        after each. A retried call rewrites the same cells, so retries are safe. A call Feishu
+        finds too large (90227) is written as two halves instead (one row still too large
+        raises QuotaExceededError).
 
         ``PUT /open-apis/sheets/v2/spreadsheets/:token/values``. Raises ValidationError before
         any request (bad range, ragged rows, a cell over 50,000 characters, a range whose size

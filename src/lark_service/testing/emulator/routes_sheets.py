@@ -7,6 +7,12 @@ operations (``openapi-reference.md`` §8; state in :mod:`.sheets_state`).
 | GET / PATCH | ``/v3/spreadsheets/:token`` | read / retitle |
 | GET | ``/v3/spreadsheets/:token/sheets/query`` | every sheet |
 | GET | ``/v3/spreadsheets/:token/sheets/:sheet_id`` | one sheet |
+| POST | ``/v3/.../sheets/:sheet_id/find`` / ``replace`` | find / replace in a range |
+| POST | ``/v3/.../sheets/:sheet_id/move_dimension`` | move rows or columns |
+| POST / PUT / GET / DELETE | ``/v3/.../sheets/:sheet_id/filter`` | the sheet's filter |
+| POST / GET / PATCH / DELETE | ``/v3/.../filter_views``, ``/:id``, ``/query`` | filter views |
+| POST / GET / PUT / DELETE | ``.../conditions``, ``/:col``, ``/query`` | view conditions |
+| POST / GET / PATCH / DELETE | ``/v3/.../float_images``, ``/:id``, ``/query`` | float images |
 | GET | ``/v2/spreadsheets/:token/metainfo`` | sheets, v2 shape |
 | GET | ``/v2/spreadsheets/:token/values/:range`` | read (render and date options) |
 | GET | ``/v2/spreadsheets/:token/values_batch_get?ranges=`` | read several |
@@ -23,10 +29,13 @@ operations (``openapi-reference.md`` §8; state in :mod:`.sheets_state`).
 v2 write limits enforced (:class:`~.sheets_state.SheetsState`): more than 5,000 rows or 100
 columns in one write (values, append, prepend, style; the sum of a batch) → 90226; a cell over
 50,000 characters → 90222; a border style over 30,000 cells → 90226; a range whose size
-differs from the values' → 90202; ragged rows → 90204. Other codes (Feishu's "sheet open
-api" table): 90202 bad range, 90204 bad body, 90210 title taken, 90215 unknown sheet id, 91402
-unknown spreadsheet, 91403 a spreadsheet of another app. Which code Feishu answers for each
-limit is not documented per endpoint: the choices above are the emulator's (unverified).
+differs from the values' → 90202; ragged rows → 90204; a read answer over 10 MB of JSON
+→ 90221 (``max_read_bytes``); a values write over ``max_write_bytes`` (off by default) →
+90227. Other codes (Feishu's "sheet open api" table): 90202 bad range, 90204 bad body, 90210
+title taken, 90215 unknown sheet id, 91402 unknown spreadsheet (and, the emulator's choice,
+unknown filter view, condition or float image), 91403 a spreadsheet of another app. Which
+code Feishu answers for each limit is not documented per endpoint: the choices above are the
+emulator's (unverified).
 """
 
 from __future__ import annotations
