@@ -152,7 +152,17 @@ def test_register_operation_refuses_a_taken_route() -> None:
 
 def test_every_builtin_domain_with_a_client_has_operations() -> None:
     domains = {op.domain for op in operations()}
-    assert {"messaging", "cards", "contact", "chats", "docs", "bitable"} <= domains
+    assert {
+        "messaging",
+        "cards",
+        "contact",
+        "chats",
+        "docs",
+        "bitable",
+        "drive",
+        "sheets",
+        "apaas",
+    } <= domains
 
 
 def test_apikey_cli_prints_the_key_once_and_lists_without_it() -> None:

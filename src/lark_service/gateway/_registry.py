@@ -105,6 +105,9 @@ class Operation:
     write: bool = field(default=False)
     max_upload: int = 30 * 1024 * 1024
     """The largest file an upload operation reads (bytes); larger ones are refused (400)."""
+    as_user: str | None = None
+    """The argument naming the open_id the call runs as (``client.as_user(open_id)``: the
+    user's token, for endpoints that take only one); it is not passed to the method."""
 
     @property
     def path_params(self) -> list[str]:
@@ -130,6 +133,7 @@ def expose(
     domain: str | None = None,
     operation_id: str = "",
     max_upload: int = 30 * 1024 * 1024,
+    as_user: str | None = None,
 ) -> Operation:
     """Declare ``method path`` (under ``/api/v1``) as a call of the domain's ``call``.
 
@@ -161,6 +165,7 @@ def expose(
         operation_id=operation_id,
         write=method != "GET",
         max_upload=max_upload,
+        as_user=as_user,
     )
 
 

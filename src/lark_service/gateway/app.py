@@ -567,6 +567,8 @@ async def _call(
 ) -> Any:
     try:
         client = gateway.client_for(app_id)
+        if op.as_user:
+            client = client.as_user(str(args.pop(op.as_user, "") or ""))
         target: Any = getattr(client, op.domain) if op.domain else client
         if isinstance(op.call, str):
             function: Callable[..., Any] = getattr(target, op.call)
