@@ -687,6 +687,7 @@ class CallbackRun:
     gave_up: int = 0
     handled: Counter[str] = field(default_factory=Counter)
     visible_left: int = 0
+    leases_expired: int = 0
     server_kills: int = 0
     worker_kills: int = 0
     broker_bounces: int = 0
@@ -1001,7 +1002,7 @@ def run_callbacks(
                     break
                 if not expired_once and time.monotonic() > deadline - 80:
                     time.sleep(3)  # let work in flight finish before taking leases over
-                    _expire_leases(db)
+                    run.leases_expired = _expire_leases(db)
                     expired_once = True
                 time.sleep(0.5)
             run.handled = _read_handled(effects)
@@ -1286,6 +1287,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{sorted({p for _, p in times})}, {second - first:.1f} s apart; "
                     f"chaos near: {', '.join(near) or 'none'} (events before: {len(before)})"
                 )
+            print(f"  {r.name}: {r.leases_expired} leases of killed processes expired by hand")
             if r.visible_left or r.gave_up:
                 print(
                     f"  {r.name}: {r.visible_left} acked still visible in the outbox, "
@@ -1309,7 +1311,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for label, big in slow.big.items():
             print(
-                f"{label} header: answer {big['answer']!r} after {big['seconds']:.2f} s, "
+                f"{label} header: answer {big['answer']!r} after {big['seconds'] * 1000:.1f} ms, "
                 f"{big['sent'] / (1 << 20):.2f} MB sent, server RSS +{big['rss_growth_mb']:.1f} MB"
             )
     print(f"\ntotal {time.monotonic() - started:.0f} s")
