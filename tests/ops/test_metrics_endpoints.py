@@ -59,8 +59,13 @@ def test_worker_has_a_metrics_port_option() -> None:
 
 def test_metrics_server_serves_the_default_registry() -> None:
     port = free_port()
-    start_metrics_server(port, "127.0.0.1")
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    server, thread = start_metrics_server(port, "127.0.0.1")
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
     assert "lark_build_info" in text
     assert "lark_api_requests" in text
 
