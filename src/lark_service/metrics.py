@@ -20,9 +20,9 @@ Never a request id, message id, user id or free text: a value outside its list, 
 per-label limit of distinct values, is counted as ``other``.
 
 Scrape-time families (queried when Prometheus scrapes, cached ``max_age`` seconds, safe when
-no database is configured): the outbox depth and its oldest pending row
-(:func:`watch_outbox`), the contact cache size (:func:`watch_contact_cache`) and the seconds
-until each token expires.
+no database or broker is configured): the outbox depth and its oldest pending row
+(:func:`watch_outbox`), the contact cache size (:func:`watch_contact_cache`), the RabbitMQ
+callback queues' depth (:func:`watch_rabbitmq`) and the seconds until each token expires.
 
 Multiprocess servers (gunicorn with several workers): set ``PROMETHEUS_MULTIPROC_DIR`` to an
 empty directory before the workers start, call
@@ -65,6 +65,7 @@ __all__ = [
     "serve_metrics",
     "watch_contact_cache",
     "watch_outbox",
+    "watch_rabbitmq",
 ]
 
 _LATENCY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -276,6 +277,27 @@ FAMILIES: tuple[Family, ...] = (
         "counter",
         "app_id",
         "Outbox rows published to RabbitMQ and confirmed by the broker.",
+    ),
+    _f(
+        "lark_rabbitmq_queue_messages",
+        "gauge",
+        "queue",
+        "Messages ready in each callback queue (main, retry, dlq), read on scrape.",
+        scrape=True,
+    ),
+    _f(
+        "lark_rabbitmq_queue_consumers",
+        "gauge",
+        "queue",
+        "Consumers (workers) attached to each callback queue, read on scrape.",
+        scrape=True,
+    ),
+    _f(
+        "lark_rabbitmq_up",
+        "gauge",
+        "",
+        "1 when the last queue query on scrape reached the broker, else 0.",
+        scrape=True,
     ),
     _f(
         "lark_callbacks_outbox_rows",
@@ -890,6 +912,67 @@ class _ContactCacheCollector(_CachedCollector):
         return [family]
 
 
+class _QueueCollector(_CachedCollector):
+    """Queue depths from a passive declare of each queue (a short connection per query; the
+    query runs in the scrape's thread, never on an event loop)."""
+
+    def query(self, now: float) -> list[Any]:
+        messages = GaugeMetricFamily(
+            "lark_rabbitmq_queue_messages", _help("lark_rabbitmq_queue_messages"), labels=["queue"]
+        )
+        consumers = GaugeMetricFamily(
+            "lark_rabbitmq_queue_consumers",
+            _help("lark_rabbitmq_queue_consumers"),
+            labels=["queue"],
+        )
+        up = GaugeMetricFamily("lark_rabbitmq_up", _help("lark_rabbitmq_up"))
+        try:
+            target = self.source()
+            if target is None:
+                return []
+            url, queues = target
+            depths = _run_coroutine(_queue_depths(url, list(queues)[:32]))
+        except Exception:
+            up.add_metric([], 0.0)
+            return [up]
+        for queue, (ready, attached) in sorted(depths.items()):
+            messages.add_metric([queue], float(ready))
+            consumers.add_metric([queue], float(attached))
+        up.add_metric([], 1.0)
+        return [messages, consumers, up]
+
+
+def _run_coroutine(coro: Any) -> Any:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    coro.close()
+    raise RuntimeError("queue depths are read from a thread without a running event loop")
+
+
+async def _queue_depths(url: str, queues: list[str]) -> dict[str, tuple[int, int]]:
+    import aio_pika
+
+    out: dict[str, tuple[int, int]] = {}
+    connection = await aio_pika.connect(url, timeout=5)
+    try:
+        for name in queues:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except Exception:  # not declared (yet): the broker closed this channel
+                continue
+            result = queue.declaration_result
+            out[name] = (int(result.message_count or 0), int(result.consumer_count or 0))
+            await channel.close()
+    finally:
+        await connection.close()
+    return out
+
+
 _watchers: dict[tuple[int, str], _CachedCollector] = {}
 _watch_lock = threading.Lock()
 
@@ -940,6 +1023,20 @@ def watch_contact_cache(
     :class:`~lark_service.contact.cache.UserCache` (or a callable returning one or None)."""
     fn: Source = source if callable(source) else (lambda: source)
     return _watch("contact", _ContactCacheCollector, fn, registry, max_age, clock)
+
+
+def watch_rabbitmq(
+    source: Source | None,
+    *,
+    registry: CollectorRegistry | None = None,
+    max_age: float = 15.0,
+    clock: Callable[[], float] = time.time,
+) -> Collector:
+    """Export ``lark_rabbitmq_queue_messages{queue}`` and ``..._consumers{queue}``:
+    ``source`` returns ``(amqp_url, queue names)`` (or None: nothing exported). Needs the
+    ``rabbitmq`` extra; a broker that cannot be reached sets ``lark_rabbitmq_up`` to 0."""
+    fn: Source = source if source is not None else (lambda: None)
+    return _watch("rabbitmq", _QueueCollector, fn, registry, max_age, clock)
 
 
 # -- exposition ------------------------------------------------------------------------------------

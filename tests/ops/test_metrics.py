@@ -52,6 +52,7 @@ ALLOWED_LABELS = {
     "state",
     "job",
     "version",
+    "queue",
 }
 
 
@@ -552,3 +553,59 @@ def test_multiprocess_mode_aggregates_processes(tmp_path: Path) -> None:
     text = run("render")
     assert 'lark_callbacks_received_total{app_id="cli_mp",kind="event"} 2.0' in text
     assert 'lark_token_expiry_timestamp_seconds{app_id="cli_mp",kind="tenant"}' in text
+
+
+# -- RabbitMQ queue depth --------------------------------------------------------------------------
+
+
+@pytest.mark.rabbitmq
+def test_rabbitmq_queue_depth_and_consumers_on_scrape(amqp_url: str) -> None:
+    import asyncio
+    import uuid
+
+    import aio_pika
+
+    from lark_service.metrics import watch_rabbitmq
+
+    queue = f"lark.test.metrics.{uuid.uuid4().hex[:8]}"
+
+    async def fill() -> None:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.declare_queue(queue, auto_delete=False)
+            for i in range(3):
+                await channel.default_exchange.publish(aio_pika.Message(b"x%d" % i), queue)
+
+    async def drop() -> None:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(queue)
+
+    asyncio.run(fill())
+    try:
+        registry = CollectorRegistry()
+        watch_rabbitmq(lambda: (amqp_url, [queue, queue + ".missing"]), registry=registry)
+        assert value(registry, "lark_rabbitmq_up") == 1
+        assert value(registry, "lark_rabbitmq_queue_messages", queue=queue) == 3
+        assert value(registry, "lark_rabbitmq_queue_consumers", queue=queue) == 0
+        # a queue not declared yet is left out, not an error
+        assert (
+            registry.get_sample_value("lark_rabbitmq_queue_messages", {"queue": queue + ".missing"})
+            is None
+        )
+    finally:
+        asyncio.run(drop())
+
+
+def test_an_unreachable_broker_reports_down_without_failing_the_scrape() -> None:
+    from lark_service.metrics import watch_rabbitmq
+
+    registry = CollectorRegistry()
+    watch_rabbitmq(lambda: ("amqp://guest:guest@127.0.0.1:1/", ["q"]), registry=registry)
+    generate_latest(registry)
+    assert value(registry, "lark_rabbitmq_up") == 0
+    quiet = CollectorRegistry()
+    watch_rabbitmq(lambda: None, registry=quiet)  # the in-process dispatcher: nothing
+    assert "lark_rabbitmq" not in generate_latest(quiet).decode()

@@ -11,7 +11,8 @@ Routes::
     GET  /readyz                     databases (state; config when a registry is used) and
                                      broker reachable
     GET  /metrics                    Prometheus metrics (the ``metrics`` extra; else 404),
-                                     with the outbox depth and the contact cache size
+                                     with the outbox depth, the contact cache size and
+                                     (RabbitMQ dispatcher) the callback queues' depth
     GET  /status                     operators' HTML page (loopback only, or a Bearer
                                      LARK_STATUS_TOKEN): see lark_service.server.status
     /api/v1/...                      the HTTP gateway, with ``gateway=True`` or
@@ -162,8 +163,17 @@ def _add_metrics_route(app: FastAPI, core: CallbackHandler) -> None:
                 caches[store.url] = UserCache(store.url)
             return caches[store.url]
 
+        def queues() -> tuple[str, list[str]] | None:
+            dispatcher = core.dispatcher
+            publisher = getattr(dispatcher, "publisher", None)
+            topology = getattr(dispatcher, "topology", None)
+            if publisher is None or topology is None:
+                return None  # the in-process dispatcher: no broker
+            return publisher.url, topology.all_queues()
+
         metrics.watch_outbox(outbox)
         metrics.watch_contact_cache(contact_cache)
+        metrics.watch_rabbitmq(queues)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_route() -> Response:
