@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from lark_service import errors
 from lark_service.cards import Card, button, template_card
 from lark_service.messaging import Message, Post
 from lark_service.testing import Emulator
@@ -219,3 +220,13 @@ def test_audio_of_the_wrong_kind_is_refused_before_any_request(lark: Any, emu: E
     with pytest.raises(errors.ValidationError, match="needs an opus file"):
         lark.messaging.send_message(CHAT, PDF, msg_type="audio")
     assert emu.requests() == []
+
+
+def test_a_callers_uuid_is_feishus_dedup_key_and_is_checked(client: Any, emu: Emulator) -> None:
+    # the caller's uuid (a job id, an Idempotency-Key) makes a repeated send a no-op at Feishu
+    first = client.messaging.send_text_message(CHAT, "once", uuid="job-42")
+    again = client.messaging.send_text_message(CHAT, "once", uuid="job-42")
+    assert again.message_id == first.message_id
+    assert len(emu.messages()) == 1
+    with pytest.raises(errors.ValidationError):
+        client.messaging.send_text_message(CHAT, "x", uuid="u" * 51)

@@ -7,9 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from ..cards._schema import card_content
 from ..gateway import GatewayBody, examples, expose
-from ..messaging._gateway import ReceiveIdType, send_message
+from ..messaging._gateway import ReceiveIdType
 
 __all__ = ["OPERATIONS"]
 
@@ -48,20 +47,9 @@ async def send_card(
     message_uuid: str | None = None,
     app_id: str | None = None,
 ) -> Any:
-    if message_uuid is None:
-        return await messaging.send_interactive_card(
-            receive_id, card, receive_id_type=receive_id_type, app_id=app_id
-        )
-    return await send_message(
-        messaging,
-        receive_id=receive_id,
-        content=card_content(card),
-        msg_type="interactive",
-        receive_id_type=receive_id_type,
-        message_uuid=message_uuid,
-        app_id=app_id,
+    return await messaging.send_interactive_card(
+        receive_id, card, receive_id_type=receive_id_type, uuid=message_uuid, app_id=app_id
     )
-
 
 OPERATIONS = [
     expose("POST", "/cards", send_card, scopes=["cards:send"], body=SendCardBody,

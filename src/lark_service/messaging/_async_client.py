@@ -18,6 +18,7 @@ from ._build import (
     build_reply_body,
     check_message_id,
     check_receiver,
+    check_uuid,
     content_disposition_filename,
     content_for,
     post_content,
@@ -82,6 +83,7 @@ class AsyncMessagingClient(AsyncResource):
         *,
         msg_type: str = "text",
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send any message type: ``content`` as :func:`~._build.content_for` takes it (an
@@ -93,7 +95,9 @@ class AsyncMessagingClient(AsyncResource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         content = await self._media_content(msg_type, content, app_id)
-        body = build_message_body(receive_id, msg_type, content_for(msg_type, content))
+        body = build_message_body(
+            receive_id, msg_type, content_for(msg_type, content), message_uuid=check_uuid(uuid)
+        )
         return await self._send(id_type, body, app_id)
 
     async def send_text_message(
@@ -104,6 +108,7 @@ class AsyncMessagingClient(AsyncResource):
         mentions: Sequence[str] | Mapping[str, str] | None = None,
         at_all: bool = False,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a text message to a user, chat or email; ``mentions`` (open_ids) and
@@ -115,7 +120,7 @@ class AsyncMessagingClient(AsyncResource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         content = text_content(text, mentions=mentions, at_all=at_all)
-        body = build_message_body(receive_id, "text", content)
+        body = build_message_body(receive_id, "text", content, message_uuid=check_uuid(uuid))
         return await self._send(id_type, body, app_id)
 
     async def send_rich_text_message(
@@ -124,6 +129,7 @@ class AsyncMessagingClient(AsyncResource):
         post: Post | Mapping[str, Any],
         *,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a rich text (``post``) message: a :class:`Post` or ``{"zh_cn": {...}}``.
@@ -132,7 +138,9 @@ class AsyncMessagingClient(AsyncResource):
         before sending; InvalidParameterError (230001) for content Feishu rejects.
         """
         id_type = check_receiver(receive_id, receive_id_type)
-        body = build_message_body(receive_id, "post", post_content(post))
+        body = build_message_body(
+            receive_id, "post", post_content(post), message_uuid=check_uuid(uuid)
+        )
         return await self._send(id_type, body, app_id)
 
     async def send_markdown_message(
@@ -142,6 +150,7 @@ class AsyncMessagingClient(AsyncResource):
         *,
         title: str | None = None,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send Markdown as a rich text message (see :func:`markdown_to_post`).
@@ -151,7 +160,9 @@ class AsyncMessagingClient(AsyncResource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         post = markdown_to_post(markdown, title=title)
-        body = build_message_body(receive_id, "post", post.to_content())
+        body = build_message_body(
+            receive_id, "post", post.to_content(), message_uuid=check_uuid(uuid)
+        )
         return await self._send(id_type, body, app_id)
 
     async def send_image_message(
@@ -160,6 +171,7 @@ class AsyncMessagingClient(AsyncResource):
         image: MediaSource,
         *,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send an image: an ``image_key`` (``img_…``), or a path / bytes uploaded first.
@@ -170,7 +182,9 @@ class AsyncMessagingClient(AsyncResource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         image_key = await self._image_key(image, app_id)
-        body = build_message_body(receive_id, "image", {"image_key": image_key})
+        body = build_message_body(
+            receive_id, "image", {"image_key": image_key}, message_uuid=check_uuid(uuid)
+        )
         return await self._send(id_type, body, app_id)
 
     async def send_file_message(
@@ -180,6 +194,7 @@ class AsyncMessagingClient(AsyncResource):
         *,
         file_name: str | None = None,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a file: a ``file_key`` (``file_…``), or a path / bytes uploaded first (its
@@ -191,7 +206,9 @@ class AsyncMessagingClient(AsyncResource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         file_key = await self._file_key(file, file_name, app_id)
-        body = build_message_body(receive_id, "file", {"file_key": file_key})
+        body = build_message_body(
+            receive_id, "file", {"file_key": file_key}, message_uuid=check_uuid(uuid)
+        )
         return await self._send(id_type, body, app_id)
 
     async def send_interactive_card(
@@ -200,6 +217,7 @@ class AsyncMessagingClient(AsyncResource):
         card: Any,
         *,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a card: a :class:`~lark_service.cards.Card`, a v1 or v2 card dict, a template
@@ -210,7 +228,9 @@ class AsyncMessagingClient(AsyncResource):
         Feishu cannot render.
         """
         id_type = check_receiver(receive_id, receive_id_type)
-        body = build_message_body(receive_id, "interactive", card_content(card))
+        body = build_message_body(
+            receive_id, "interactive", card_content(card), message_uuid=check_uuid(uuid)
+        )
         return await self._send(id_type, body, app_id)
 
     async def _send(
@@ -411,6 +431,7 @@ class AsyncMessagingClient(AsyncResource):
         *,
         msg_type: str = "text",
         reply_in_thread: bool = False,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Reply to a message (a ``str`` is text), optionally in its thread.
@@ -422,7 +443,10 @@ class AsyncMessagingClient(AsyncResource):
         message_id = check_message_id(message_id)
         content = await self._media_content(msg_type, content, app_id)
         body = build_reply_body(
-            msg_type, content_for(msg_type, content), reply_in_thread=bool(reply_in_thread)
+            msg_type,
+            content_for(msg_type, content),
+            reply_in_thread=bool(reply_in_thread),
+            message_uuid=check_uuid(uuid),
         )
         response = await self._request(
             "POST",

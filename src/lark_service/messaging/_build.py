@@ -26,6 +26,7 @@ __all__ = [
     "build_reply_body",
     "check_message_id",
     "check_receiver",
+    "check_uuid",
     "content_disposition_filename",
     "content_for",
     "infer_receive_id_type",
@@ -238,18 +239,34 @@ def build_message_body(
 
 
 def build_reply_body(
-    msg_type: str, content: dict[str, Any], *, reply_in_thread: bool = False
+    msg_type: str,
+    content: dict[str, Any],
+    *,
+    reply_in_thread: bool = False,
+    message_uuid: str | None = None,
 ) -> dict[str, Any]:
-    """The ``…/reply`` body (a fresh ``uuid`` per logical reply), size-checked."""
+    """The ``…/reply`` body (a fresh ``uuid`` per logical reply unless given), size-checked."""
     body: dict[str, Any] = {
         "msg_type": msg_type,
         "content": _encode(content),
-        "uuid": str(uuid.uuid4()),
+        "uuid": message_uuid or str(uuid.uuid4()),
     }
     if reply_in_thread:
         body["reply_in_thread"] = True
     _check_size(msg_type, body)
     return body
+
+
+def check_uuid(value: str | None) -> str | None:
+    """A caller's deduplication ``uuid`` for a send or reply: Feishu sends one message per
+    uuid within an hour (at most 50 characters). None: one is generated per call."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 50:
+        raise ValidationError(
+            "uuid must be a non-empty string of at most 50 characters", field="uuid"
+        )
+    return value
 
 
 def build_edit_body(msg_type: str, content: dict[str, Any]) -> dict[str, Any]:

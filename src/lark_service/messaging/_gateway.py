@@ -12,15 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from .. import errors
-from .._paths import api_path
 from ..gateway import GatewayBody, examples, expose
-from ._build import (
-    build_message_body,
-    build_reply_body,
-    check_message_id,
-    check_receiver,
-    content_for,
-)
 
 __all__ = ["OPERATIONS"]
 
@@ -155,16 +147,14 @@ async def send_message(
     app_id: str | None = None,
 ) -> Any:
     """``send_message`` with the caller's Idempotency-Key as Feishu's ``uuid``."""
-    if message_uuid is None:
-        return await messaging.send_message(
-            receive_id, content, msg_type=msg_type, receive_id_type=receive_id_type, app_id=app_id
-        )
-    id_type = check_receiver(receive_id, receive_id_type)
-    body = build_message_body(
-        receive_id, msg_type, content_for(msg_type, content), message_uuid=message_uuid
+    return await messaging.send_message(
+        receive_id,
+        content,
+        msg_type=msg_type,
+        receive_id_type=receive_id_type,
+        uuid=message_uuid,
+        app_id=app_id,
     )
-    # TODO(lead): a public ``uuid=`` on send_message would replace this private call
-    return await messaging._send(id_type, body, app_id)
 
 
 async def reply_message(
@@ -178,24 +168,14 @@ async def reply_message(
     app_id: str | None = None,
 ) -> Any:
     """``reply_message`` with the caller's Idempotency-Key as Feishu's ``uuid``."""
-    if message_uuid is None:
-        return await messaging.reply_message(
-            message_id, content, msg_type=msg_type, reply_in_thread=reply_in_thread, app_id=app_id
-        )
-    from .models import Message
-
-    message_id = check_message_id(message_id)
-    body = build_reply_body(
-        msg_type, content_for(msg_type, content), reply_in_thread=reply_in_thread
+    return await messaging.reply_message(
+        message_id,
+        content,
+        msg_type=msg_type,
+        reply_in_thread=reply_in_thread,
+        uuid=message_uuid,
+        app_id=app_id,
     )
-    body["uuid"] = message_uuid
-    response = await messaging._request(
-        "POST",
-        api_path("/open-apis/im/v1/messages/{message_id}/reply", message_id=message_id),
-        json=body,
-        options=messaging._opts(app_id=app_id),
-    )
-    return Message.from_response(response)
 
 
 async def upload_file(

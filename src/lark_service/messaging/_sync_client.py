@@ -19,6 +19,7 @@ from ._build import (
     build_reply_body,
     check_message_id,
     check_receiver,
+    check_uuid,
     content_disposition_filename,
     content_for,
     post_content,
@@ -83,6 +84,7 @@ class MessagingClient(Resource):
         *,
         msg_type: str = "text",
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send any message type: ``content`` as :func:`~._build.content_for` takes it (an
@@ -94,7 +96,9 @@ class MessagingClient(Resource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         content = self._media_content(msg_type, content, app_id)
-        body = build_message_body(receive_id, msg_type, content_for(msg_type, content))
+        body = build_message_body(
+            receive_id, msg_type, content_for(msg_type, content), message_uuid=check_uuid(uuid)
+        )
         return self._send(id_type, body, app_id)
 
     def send_text_message(
@@ -105,6 +109,7 @@ class MessagingClient(Resource):
         mentions: Sequence[str] | Mapping[str, str] | None = None,
         at_all: bool = False,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a text message to a user, chat or email; ``mentions`` (open_ids) and
@@ -116,7 +121,7 @@ class MessagingClient(Resource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         content = text_content(text, mentions=mentions, at_all=at_all)
-        body = build_message_body(receive_id, "text", content)
+        body = build_message_body(receive_id, "text", content, message_uuid=check_uuid(uuid))
         return self._send(id_type, body, app_id)
 
     def send_rich_text_message(
@@ -125,6 +130,7 @@ class MessagingClient(Resource):
         post: Post | Mapping[str, Any],
         *,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a rich text (``post``) message: a :class:`Post` or ``{"zh_cn": {...}}``.
@@ -133,7 +139,9 @@ class MessagingClient(Resource):
         before sending; InvalidParameterError (230001) for content Feishu rejects.
         """
         id_type = check_receiver(receive_id, receive_id_type)
-        body = build_message_body(receive_id, "post", post_content(post))
+        body = build_message_body(
+            receive_id, "post", post_content(post), message_uuid=check_uuid(uuid)
+        )
         return self._send(id_type, body, app_id)
 
     def send_markdown_message(
@@ -143,6 +151,7 @@ class MessagingClient(Resource):
         *,
         title: str | None = None,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send Markdown as a rich text message (see :func:`markdown_to_post`).
@@ -152,7 +161,9 @@ class MessagingClient(Resource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         post = markdown_to_post(markdown, title=title)
-        body = build_message_body(receive_id, "post", post.to_content())
+        body = build_message_body(
+            receive_id, "post", post.to_content(), message_uuid=check_uuid(uuid)
+        )
         return self._send(id_type, body, app_id)
 
     def send_image_message(
@@ -161,6 +172,7 @@ class MessagingClient(Resource):
         image: MediaSource,
         *,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send an image: an ``image_key`` (``img_…``), or a path / bytes uploaded first.
@@ -171,7 +183,9 @@ class MessagingClient(Resource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         image_key = self._image_key(image, app_id)
-        body = build_message_body(receive_id, "image", {"image_key": image_key})
+        body = build_message_body(
+            receive_id, "image", {"image_key": image_key}, message_uuid=check_uuid(uuid)
+        )
         return self._send(id_type, body, app_id)
 
     def send_file_message(
@@ -181,6 +195,7 @@ class MessagingClient(Resource):
         *,
         file_name: str | None = None,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a file: a ``file_key`` (``file_…``), or a path / bytes uploaded first (its
@@ -192,7 +207,9 @@ class MessagingClient(Resource):
         """
         id_type = check_receiver(receive_id, receive_id_type)
         file_key = self._file_key(file, file_name, app_id)
-        body = build_message_body(receive_id, "file", {"file_key": file_key})
+        body = build_message_body(
+            receive_id, "file", {"file_key": file_key}, message_uuid=check_uuid(uuid)
+        )
         return self._send(id_type, body, app_id)
 
     def send_interactive_card(
@@ -201,6 +218,7 @@ class MessagingClient(Resource):
         card: Any,
         *,
         receive_id_type: ReceiveIdType | None = None,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Send a card: a :class:`~lark_service.cards.Card`, a v1 or v2 card dict, a template
@@ -211,7 +229,9 @@ class MessagingClient(Resource):
         Feishu cannot render.
         """
         id_type = check_receiver(receive_id, receive_id_type)
-        body = build_message_body(receive_id, "interactive", card_content(card))
+        body = build_message_body(
+            receive_id, "interactive", card_content(card), message_uuid=check_uuid(uuid)
+        )
         return self._send(id_type, body, app_id)
 
     def _send(
@@ -412,6 +432,7 @@ class MessagingClient(Resource):
         *,
         msg_type: str = "text",
         reply_in_thread: bool = False,
+        uuid: str | None = None,
         app_id: str | None = None,
     ) -> Message:
         """Reply to a message (a ``str`` is text), optionally in its thread.
@@ -423,7 +444,10 @@ class MessagingClient(Resource):
         message_id = check_message_id(message_id)
         content = self._media_content(msg_type, content, app_id)
         body = build_reply_body(
-            msg_type, content_for(msg_type, content), reply_in_thread=bool(reply_in_thread)
+            msg_type,
+            content_for(msg_type, content),
+            reply_in_thread=bool(reply_in_thread),
+            message_uuid=check_uuid(uuid),
         )
         response = self._request(
             "POST",
