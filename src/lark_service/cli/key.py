@@ -11,7 +11,10 @@ __all__ = ["key"]
 
 @click.group()
 def key() -> None:
-    """Manage LARK_CONFIG_ENCRYPTION_KEY."""
+    """Manage LARK_CONFIG_ENCRYPTION_KEY (encrypts app secrets and tokens).
+
+    Not the gateway's API keys: those are `lark-service apikey`.
+    """
 
 
 @key.command("rotate")
