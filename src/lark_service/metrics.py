@@ -320,6 +320,78 @@ FAMILIES: tuple[Family, ...] = (
         "1 when the last outbox query on scrape worked, else 0.",
         scrape=True,
     ),
+    # -- long connection (longconn.*) ----------------------------------------------------------
+    _f(
+        "lark_longconn_state",
+        "gauge",
+        "app_id state",
+        "1 for the current state of an app's long connection (connecting, connected, "
+        "reconnecting, stopped, failed), 0 for the others.",
+        mode="max",
+    ),
+    _f(
+        "lark_longconn_reconnects_total",
+        "counter",
+        "app_id reason",
+        "Long-connection reconnects by reason (dropped, half_open, connect_failed).",
+    ),
+    _f(
+        "lark_longconn_half_open_total",
+        "counter",
+        "app_id",
+        "Unanswered pings (the socket was replaced).",
+    ),
+    _f(
+        "lark_longconn_frames_total",
+        "counter",
+        "app_id type",
+        "Frames received by type (event, card, ping, pong).",
+    ),
+    _f(
+        "lark_longconn_acks_total",
+        "counter",
+        "app_id kind status sent",
+        "Acks of long-connection events and cards (status in the ack; sent: written).",
+    ),
+    _f(
+        "lark_longconn_ack_latency_seconds",
+        "histogram",
+        "kind",
+        "Seconds from a frame's arrival to its ack.",
+        buckets=_HANDLER,
+    ),
+    _f(
+        "lark_longconn_reassembly_dropped_total",
+        "counter",
+        "app_id reason",
+        "Split messages given up (expired, overflow).",
+    ),
+    # -- gateway (gateway.request) and drive ----------------------------------------------------
+    _f(
+        "lark_gateway_requests_total",
+        "counter",
+        "app_id operation method status outcome key",
+        "Gateway API requests by operation, HTTP status, outcome and API key name.",
+    ),
+    _f(
+        "lark_gateway_request_duration_seconds",
+        "histogram",
+        "operation",
+        "Seconds per gateway request.",
+        buckets=_LATENCY,
+    ),
+    _f(
+        "lark_gateway_replays_total",
+        "counter",
+        "app_id operation",
+        "Gateway requests answered from an Idempotency-Key replay.",
+    ),
+    _f(
+        "lark_drive_uploads_resumed_total",
+        "counter",
+        "app_id kind",
+        "Multipart uploads continued from their resume file.",
+    ),
     # -- scheduler (scheduler.*) --------------------------------------------------------------
     _f(
         "lark_scheduler_job_runs_total",
@@ -385,6 +457,7 @@ _DEAD_REASONS = frozenset({"max_attempts", "no_handler", "card_update", "malform
 _PACING_KEYS = frozenset({"receiver", "document", "table", "message", "card", "none"})
 _STAGES = frozenset({"reserve", "admit"})
 _STATUSES = frozenset({"pending", "running", "done", "dead", "no_handler"})
+_LONGCONN_STATES = ("connecting", "connected", "reconnecting", "stopped", "failed")
 
 
 def _error_names() -> frozenset[str]:
@@ -488,6 +561,9 @@ class LarkMetrics:
         self.error = _Bounded(64, allowed=_error_names())
         self.reason = _Bounded(32, r"[a-z0-9_]{1,32}")
         self.job = _Bounded(64, r"[a-z0-9_]{1,48}")
+        self.lc_state = _Bounded(8, allowed=_LONGCONN_STATES)
+        self.operation = _Bounded(300, r"[A-Za-z0-9_.\-]{1,80}")
+        self.api_key = _Bounded(200, r"[A-Za-z0-9_.:@\-]{1,64}")
         self._children: dict[tuple[Any, ...], Any] = {}
         self._expiry: dict[tuple[str, str], float] = {}
         self._expiry_lock = threading.Lock()
@@ -515,6 +591,14 @@ class LarkMetrics:
             "callback.handled": self._cb_handled,
             "callback.failed": self._cb_failed,
             "callback.dead_lettered": self._cb_dead_lettered,
+            "longconn.state": self._lc_state,
+            "longconn.reconnect": self._lc_reconnect,
+            "longconn.half_open": self._lc_half_open,
+            "longconn.frame": self._lc_frame,
+            "longconn.ack": self._lc_ack,
+            "longconn.reassembly_dropped": self._lc_dropped,
+            "gateway.request": self._gateway_request,
+            "drive.upload_resumed": self._drive_resumed,
             "scheduler.job_started": self._job_started,
             "scheduler.job_finished": self._job_finished,
         }
@@ -763,6 +847,68 @@ class LarkMetrics:
             self.dead(e.get("reason")),
         ).inc()
 
+    # -- longconn.*, gateway.request, drive ------------------------------------------------
+
+    def _lc_state(self, e: instrumentation.Event) -> None:
+        app = self.app(e.app_id)
+        current = self.lc_state(e.get("state"))
+        for state in (*_LONGCONN_STATES, OTHER):
+            if state == current or state != OTHER:
+                self._child("lark_longconn_state", app, state).set(1.0 if state == current else 0.0)
+
+    def _lc_reconnect(self, e: instrumentation.Event) -> None:
+        self._child(
+            "lark_longconn_reconnects_total", self.app(e.app_id), self.reason(e.get("reason"))
+        ).inc()
+
+    def _lc_half_open(self, e: instrumentation.Event) -> None:
+        self._child("lark_longconn_half_open_total", self.app(e.app_id)).inc()
+
+    def _lc_frame(self, e: instrumentation.Event) -> None:
+        self._child(
+            "lark_longconn_frames_total", self.app(e.app_id), self.reason(e.get("type"))
+        ).inc()
+
+    def _lc_ack(self, e: instrumentation.Event) -> None:
+        kind = self.cb_kind(e.get("kind"))
+        self._child(
+            "lark_longconn_acks_total",
+            self.app(e.app_id),
+            kind,
+            self.status(e.get("status")),
+            "true" if e.get("sent") else "false",
+        ).inc()
+        if e.get("latency") is not None:
+            self._child("lark_longconn_ack_latency_seconds", kind).observe(e["latency"])
+
+    def _lc_dropped(self, e: instrumentation.Event) -> None:
+        self._child(
+            "lark_longconn_reassembly_dropped_total",
+            self.app(e.app_id),
+            self.reason(e.get("reason")),
+        ).inc()
+
+    def _gateway_request(self, e: instrumentation.Event) -> None:
+        app, operation = self.app(e.app_id), self.operation(e.get("operation"))
+        self._child(
+            "lark_gateway_requests_total",
+            app,
+            operation,
+            self.method(e.get("method")),
+            self.status(e.get("status")),
+            self.word(e.get("outcome") or "ok"),
+            self.api_key(e.get("key")),
+        ).inc()
+        if e.get("duration") is not None:
+            self._child("lark_gateway_request_duration_seconds", operation).observe(e["duration"])
+        if e.get("replayed"):
+            self._child("lark_gateway_replays_total", app, operation).inc()
+
+    def _drive_resumed(self, e: instrumentation.Event) -> None:
+        self._child(
+            "lark_drive_uploads_resumed_total", self.app(e.app_id), self.word(e.get("kind"))
+        ).inc()
+
     # -- scheduler.* ----------------------------------------------------------------------
 
     def _job_started(self, e: instrumentation.Event) -> None:
@@ -778,7 +924,8 @@ class LarkMetrics:
         self._child("lark_scheduler_job_runs_total", job, outcome).inc()
         if e.get("duration") is not None:
             self._child("lark_scheduler_job_duration_seconds", job).observe(e["duration"])
-        self._child("lark_scheduler_job_last_run_timestamp_seconds", job).set(now)
+        if outcome != "skipped":  # another replica ran it (or it still runs)
+            self._child("lark_scheduler_job_last_run_timestamp_seconds", job).set(now)
         if outcome == "ok":
             self._child("lark_scheduler_job_last_success_timestamp_seconds", job).set(now)
         with self._expiry_lock:

@@ -53,6 +53,9 @@ ALLOWED_LABELS = {
     "job",
     "version",
     "queue",
+    "operation",
+    "sent",
+    "type",
 }
 
 
@@ -609,3 +612,69 @@ def test_an_unreachable_broker_reports_down_without_failing_the_scrape() -> None
     quiet = CollectorRegistry()
     watch_rabbitmq(lambda: None, registry=quiet)  # the in-process dispatcher: nothing
     assert "lark_rabbitmq" not in generate_latest(quiet).decode()
+
+
+def test_longconn_gateway_and_drive_events(
+    registry: CollectorRegistry, metrics: LarkMetrics
+) -> None:
+    emit = instrumentation.emit
+    emit("longconn.state", "cli_a", state="connecting")
+    emit("longconn.state", "cli_a", state="connected")
+    emit("longconn.reconnect", "cli_a", reason="half_open", attempt=1, delay=1.0)
+    emit("longconn.half_open", "cli_a", ping_interval=120)
+    emit("longconn.frame", "cli_a", type="event", parts=1)
+    emit("longconn.ack", "cli_a", kind="event", status=200, sent=True, latency=0.004)
+    emit("longconn.reassembly_dropped", "cli_a", reason="expired")
+    emit(
+        "gateway.request",
+        "cli_a",
+        operation="send_message",
+        method="POST",
+        status=200,
+        outcome="ok",
+        key="billing-service",
+        replayed=True,
+        duration=0.03,
+    )
+    emit("drive.upload_resumed", "cli_a", kind="file", parts_done=3, parts=9)
+    a = dict(app_id="cli_a")
+    assert value(registry, "lark_longconn_state", **a, state="connected") == 1
+    assert value(registry, "lark_longconn_state", **a, state="connecting") == 0
+    assert value(registry, "lark_longconn_reconnects_total", **a, reason="half_open") == 1
+    assert value(registry, "lark_longconn_half_open_total", **a) == 1
+    assert value(registry, "lark_longconn_frames_total", **a, type="event") == 1
+    assert (
+        value(registry, "lark_longconn_acks_total", **a, kind="event", status="200", sent="true")
+        == 1
+    )
+    assert value(registry, "lark_longconn_ack_latency_seconds_count", kind="event") == 1
+    assert value(registry, "lark_longconn_reassembly_dropped_total", **a, reason="expired") == 1
+    gateway = dict(operation="send_message", method="POST", status="200", outcome="ok")
+    assert (
+        value(registry, "lark_gateway_requests_total", **a, **gateway, key="billing-service") == 1
+    )
+    assert value(registry, "lark_gateway_replays_total", **a, operation="send_message") == 1
+    assert (
+        value(registry, "lark_gateway_request_duration_seconds_count", operation="send_message")
+        == 1
+    )
+    assert value(registry, "lark_drive_uploads_resumed_total", **a, kind="file") == 1
+
+
+def test_a_skipped_occurrence_is_counted_but_is_not_a_run(
+    registry: CollectorRegistry, metrics: LarkMetrics
+) -> None:
+    """Every replica reports each occurrence; the ones another replica ran are ``skipped``."""
+    metrics(instrumentation.Event("scheduler.job_started", None, {"job": "cleanup"}, 10.0))
+    metrics(
+        instrumentation.Event(
+            "scheduler.job_finished",
+            None,
+            {"job": "cleanup", "outcome": "skipped", "reason": "elsewhere", "duration": 0.0},
+            11.0,
+        )
+    )
+    j = dict(job="cleanup")
+    assert value(registry, "lark_scheduler_job_runs_total", **j, outcome="skipped") == 1
+    assert registry.get_sample_value("lark_scheduler_job_last_run_timestamp_seconds", j) is None
+    assert value(registry, "lark_scheduler_jobs_running", **j) == 0
