@@ -1,6 +1,7 @@
 """The image's commands, run the way the image runs them: the package installed with the
 ``server`` extra into a clean virtualenv (no dev tools, no editable install), then
-``lark-service --version``, ``serve --help``, ``worker --help`` and ``db --help``.
+``lark-service --version`` and ``serve/worker/scheduler/db --help``; ``serve`` answering
+``/healthz`` and ``/metrics``.
 
 Proves the Dockerfile's ENTRYPOINT/CMD and compose commands exist in a plain install; it does
 not run a container (no Docker engine here; see docs/deployment.md).
@@ -63,7 +64,7 @@ def test_version(installed: Path) -> None:
     assert __version__ in result.stdout
 
 
-@pytest.mark.parametrize("command", ["serve", "worker", "db"])
+@pytest.mark.parametrize("command", ["serve", "worker", "scheduler", "db"])
 def test_the_images_commands_exist(installed: Path, command: str) -> None:
     result = _run(installed, command, "--help")
     assert result.returncode == 0, result.stderr
