@@ -661,7 +661,8 @@ def _wait_ready(port: int, proc: Proc, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.proc is not None and proc.proc.poll() is not None:
-            raise SystemExit(f"server exited early; see {proc.log}")
+            tail = proc.log.read_text(errors="replace")[-1500:] if proc.log.exists() else ""
+            raise SystemExit(f"server exited early:\n{tail}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return
@@ -1194,15 +1195,23 @@ def run_slow(short: bool) -> SlowResult:
         home = Path(home_name)
         handlers = home / "rel_handlers.py"
         handlers.write_text(HANDLERS_SRC)
-        port = _free_port()
-        args = ["serve", "--port", str(port), "--handlers", f"{handlers}:router"]
-        args += ["--log-level", "WARNING"]
-        if header_timeout is not None:
-            args += ["--header-timeout", str(header_timeout)]
-        server = Proc(args, _env(home, home / "effects.txt"), home / "serve.log")
-        server.start()
+        for attempt in range(3):  # a free port may be taken by someone else meanwhile
+            port = _free_port()
+            args = ["serve", "--port", str(port), "--handlers", f"{handlers}:router"]
+            args += ["--log-level", "WARNING"]
+            if header_timeout is not None:
+                args += ["--header-timeout", str(header_timeout)]
+            server = Proc(args, _env(home, home / "effects.txt"), home / "serve.log")
+            server.start()
+            try:
+                _wait_ready(port, server)
+                break
+            except SystemExit as exc:
+                server.stop()
+                if attempt == 2:
+                    raise
+                print(f"slow-client server did not start, trying another port: {exc}")
         try:
-            _wait_ready(port, server)
             cap = 45.0 if header_timeout is None else header_timeout + 15
             asyncio.run(_slowloris(port, 200, cap, result))
             for size in (1 << 20, 64 << 20):
