@@ -4,13 +4,15 @@ tokens refreshed with their single-use refresh tokens rotated safely across a fl
 See ``docs/auth.md``.
 """
 
-from ._async_client import REVOKED_EVENT, AsyncAuthClient, auth_card
+from ._async_client import DEVICE_CARD_VALUE, REVOKED_EVENT, AsyncAuthClient, auth_card, device_card
 from ._oauth import DEFAULT_SCOPES, SESSION_TTL, accounts_url, code_challenge
+from ._router import include_auth
 from ._sync_client import AuthClient
 from .models import AuthorizationURL, Authorized, AuthStatus, DeviceAuthorization, UserInfo
 
 __all__ = [
     "DEFAULT_SCOPES",
+    "DEVICE_CARD_VALUE",
     "REVOKED_EVENT",
     "SESSION_TTL",
     "AsyncAuthClient",
@@ -23,4 +25,6 @@ __all__ = [
     "accounts_url",
     "auth_card",
     "code_challenge",
+    "device_card",
+    "include_auth",
 ]

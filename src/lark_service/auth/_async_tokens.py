@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _concurrency, errors
+from .. import _concurrency, errors, instrumentation
 from .._options import RequestOptions
 from ..credentials import TokenKey, TokenRecord
 from ..logging import get_logger
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .._async_pipeline import AsyncPipeline
 
 __all__ = [
+    "DEVICE_MARK",
+    "device_secret",
     "new_authorization_url",
     "refresh_user_token",
     "session_store",
@@ -44,6 +46,18 @@ logger = get_logger("lark_service.auth")
 
 _NEVER = "the user must authorize the app first (user OAuth)"
 _TOKEN_OPTIONS = RequestOptions(token=None, idempotent=False, error_family="authen.oauth")
+
+DEVICE_MARK = "urn:lark-service:device-card"
+"""The ``redirect_uri`` of a device authorization sent by card (no redirect happens): the
+session store lists these for the listeners' background poll. Its verifier column holds the
+device code and the poll interval (encrypted), see :func:`device_secret`."""
+
+
+def device_secret(device_code: str, interval: int | float) -> str:
+    """What a device-card session keeps in its (encrypted) verifier column."""
+    import json
+
+    return json.dumps({"device_code": device_code, "interval": interval})
 
 
 def user_key(app: AppCredentials, open_id: str) -> TokenKey:
@@ -103,6 +117,7 @@ async def new_authorization_url(
     )
     store = session_store(pipeline)
     await _concurrency.async_blocking(store.create, session)
+    instrumentation.emit("auth.authorization_started", app.app_id, method=method)
     url = _oauth.authorize_url(
         _oauth.accounts_url(app.base_url, settings.accounts_url),
         app_id=app.app_id,
@@ -184,12 +199,24 @@ async def refresh_user_token(
         )
     except errors.LarkError as exc:
         if _oauth.is_dead_grant(exc):
+            instrumentation.emit(
+                "auth.user_token_refreshed", app.app_id, method="refresh_token", outcome="dead"
+            )
             await pool.forget(key)
             error = await authorization_required(
                 pipeline, app, key, f"Feishu refused the refresh token ({exc.msg})", current.scopes
             )
             raise error from exc
+        instrumentation.emit(
+            "auth.user_token_refreshed",
+            app.app_id,
+            method="refresh_token",
+            outcome=type(exc).__name__,
+        )
         raise _oauth.oauth_error(exc) from exc
+    instrumentation.emit(
+        "auth.user_token_refreshed", app.app_id, method="refresh_token", outcome="ok"
+    )
     record = _oauth.token_record(key, body, pool.clock(), fallback_scopes=current.scopes)
     if record.refresh_token is None and current.refresh_expires_at is not None:
         # Feishu answered without a new refresh token: the old one is spent either way.

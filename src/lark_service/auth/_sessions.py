@@ -47,6 +47,15 @@ class SessionStore(Protocol):
     def consume(self, state: str, now: float) -> AuthSession:
         """The session, marked used; AuthSessionExpiredError when unknown, used or expired."""
 
+    def get(self, state: str, now: float) -> AuthSession:
+        """The session, not consumed; AuthSessionExpiredError when unknown, used or expired."""
+
+    def pending(
+        self, redirect_uri: str, now: float, app_id: str | None = None
+    ) -> list[AuthSession]:
+        """Live, unused sessions whose ``redirect_uri`` is ``redirect_uri`` (the device-flow
+        marker), oldest first."""
+
 
 def _expired(state: str, why: str) -> errors.AuthSessionExpiredError:
     return errors.AuthSessionExpiredError(
@@ -79,6 +88,31 @@ class MemorySessionStore:
             used = replace(session, consumed_at=now)
             self._sessions[state] = used
             return used
+
+    def get(self, state: str, now: float) -> AuthSession:
+        with self._guard:
+            session = self._sessions.get(state)
+        if session is None:
+            raise _expired(state, "is unknown")
+        if session.consumed_at is not None:
+            raise _expired(state, "was already used")
+        if now >= session.expires_at:
+            raise _expired(state, "expired")
+        return session
+
+    def pending(
+        self, redirect_uri: str, now: float, app_id: str | None = None
+    ) -> list[AuthSession]:
+        with self._guard:
+            found = [
+                s
+                for s in self._sessions.values()
+                if s.redirect_uri == redirect_uri
+                and s.consumed_at is None
+                and s.expires_at > now
+                and (app_id is None or s.app_id == app_id)
+            ]
+        return sorted(found, key=lambda s: s.created_at)
 
 
 class SqlSessionStore:
@@ -137,6 +171,9 @@ class SqlSessionStore:
             raise _expired(state, "was already used" if row.consumed_at else "expired")
         if not row.code_verifier_enc:
             raise _expired(state, "was made by an older version (no PKCE verifier)")
+        return self._session(row, consumed_at=now)
+
+    def _session(self, row: Any, consumed_at: float | None) -> AuthSession:
         return AuthSession(
             state=row.state,
             app_id=row.app_id,
@@ -147,8 +184,45 @@ class SqlSessionStore:
             scopes=tuple(row.scopes or ()),
             redirect_uri=row.redirect_uri or "",
             code_verifier=self.box.decrypt(row.code_verifier_enc),
-            consumed_at=now,
+            consumed_at=consumed_at,
         )
+
+    def get(self, state: str, now: float) -> AuthSession:
+        from sqlalchemy import select
+
+        from ..storage.tables import auth_sessions
+
+        with self._engine().connect() as conn:
+            row = conn.execute(select(auth_sessions).where(auth_sessions.c.state == state)).first()
+        if row is None:
+            raise _expired(state, "is unknown")
+        if row.consumed_at is not None:
+            raise _expired(state, "was already used")
+        if now >= float(row.expires_at):
+            raise _expired(state, "expired")
+        if not row.code_verifier_enc:
+            raise _expired(state, "was made by an older version (no PKCE verifier)")
+        return self._session(row, consumed_at=None)
+
+    def pending(
+        self, redirect_uri: str, now: float, app_id: str | None = None
+    ) -> list[AuthSession]:
+        from sqlalchemy import select
+
+        from ..storage.tables import auth_sessions
+
+        table = auth_sessions
+        query = select(table).where(
+            table.c.redirect_uri == redirect_uri,
+            table.c.consumed_at.is_(None),
+            table.c.expires_at > now,
+            table.c.code_verifier_enc.is_not(None),
+        )
+        if app_id is not None:
+            query = query.where(table.c.app_id == app_id)
+        with self._engine().connect() as conn:
+            rows = conn.execute(query.order_by(table.c.created_at)).all()
+        return [self._session(row, consumed_at=None) for row in rows]
 
 
 _MEMORY = MemorySessionStore()

@@ -10,6 +10,12 @@ See docs/auth.md. The flows:
   ``authen/v2/oauth/token``).
 - **device** (command line, no redirect): :meth:`start_device_authorization`, then
   :meth:`poll_device_authorization` (``lark-service auth login``).
+- **device card** (no public URL): ``send_auth_card(open_id, method="device")`` starts the
+  device flow and sends the card (the verification link, the user code and an *I have
+  authorized* button); it completes without any redirect: by the background poll of a
+  ``LongConnection`` / ``lark-service listen`` process, by the button's click (over the long
+  connection, :func:`~lark_service.auth.include_auth`), or by
+  :meth:`complete_device_authorization`.
 
 Afterwards ``client.as_user(open_id)`` calls any endpoint as the user; the token is refreshed
 in the last 10 % of its life, the single-use refresh token rotated under the fleet-wide lock.
@@ -21,19 +27,22 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import _concurrency, errors
+from .. import _concurrency, errors, instrumentation
 from .._sync_resource import Resource
 from .._options import RequestOptions
 from ..credentials import TokenKey, TokenRecord
 from ..logging import get_logger
 from . import _oauth
 from ._sync_tokens import (
+    DEVICE_MARK,
+    device_secret,
     new_authorization_url,
     refresh_user_token,
     session_store,
     token_request,
     user_key,
 )
+from ._sessions import AuthSession
 from .models import AuthorizationURL, Authorized, AuthStatus, DeviceAuthorization, UserInfo
 
 if TYPE_CHECKING:
@@ -41,12 +50,15 @@ if TYPE_CHECKING:
     from ..messaging._sync_client import MessagingClient
     from ..messaging.models import Message
 
-__all__ = ["REVOKED_EVENT", "AuthClient", "auth_card"]
+__all__ = ["DEVICE_CARD_VALUE", "REVOKED_EVENT", "AuthClient", "auth_card", "device_card"]
 
 logger = get_logger("lark_service.auth")
 
 REVOKED_EVENT = "auth.user_access_token.revoked_v4"
 """The event Feishu pushes when a user revokes the app's authorization."""
+
+DEVICE_CARD_VALUE = "auth_device"
+"""``value["lark_service"]`` of the device card's *I have authorized* button."""
 
 _TEXTS = {
     "en": {
@@ -54,12 +66,24 @@ _TEXTS = {
         "body": "{reason}This link works once and expires in 10 minutes.",
         "button": "Authorize",
         "link": "{reason}Please authorize the app (the link works once, for 10 minutes): {url}",
+        "device": "{reason}Open the page below, check that it shows the code **{code}** and "
+        "approve. Then come back and press *I have authorized* (valid {minutes} minutes).",
+        "done": "I have authorized",
+        "ok": "Authorized: thank you.",
+        "pending": "Not approved yet: approve on the page first, then press the button again.",
+        "failed": "This authorization ended ({why}); ask for a new card.",
     },
     "zh": {
         "title": "授权 {app}",
         "body": "{reason}该链接仅可使用一次，10 分钟内有效。",
         "button": "授权",
         "link": "{reason}请授权应用（链接仅可使用一次，10 分钟内有效）：{url}",
+        "device": "{reason}请打开下方页面，确认其显示的代码为 **{code}** 并批准，然后回来点击"
+        "“我已授权”（{minutes} 分钟内有效）。",
+        "done": "我已授权",
+        "ok": "授权成功，谢谢。",
+        "pending": "尚未批准：请先在页面上批准，然后再次点击按钮。",
+        "failed": "此授权已结束（{why}），请重新申请。",
     },
 }
 
@@ -95,6 +119,78 @@ def auth_card(
             },
         ],
     }
+
+
+def device_card(
+    url: str,
+    *,
+    user_code: str,
+    state: str,
+    app_name: str,
+    reason: str | None,
+    minutes: int,
+    language: str = "en",
+) -> dict[str, Any]:
+    """The device-flow card: the verification link, the user code, and an *I have
+    authorized* button whose click (``value={"lark_service": "auth_device", "state": …}``)
+    makes the listener check the authorization (no redirect, no public URL)."""
+    texts = _TEXTS.get(language[:2], _TEXTS["en"])
+    lead = f"{reason}\n\n" if reason else ""
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {
+            "template": "blue",
+            "title": {"tag": "plain_text", "content": texts["title"].format(app=app_name)},
+        },
+        "elements": [
+            {
+                "tag": "div",
+                "text": {
+                    "tag": "lark_md",
+                    "content": texts["device"].format(
+                        reason=lead, code=user_code, minutes=minutes
+                    ),
+                },
+            },
+            {
+                "tag": "action",
+                "actions": [
+                    {
+                        "tag": "button",
+                        "type": "primary",
+                        "text": {"tag": "plain_text", "content": texts["button"]},
+                        "url": url,
+                        "value": {"lark_service": "auth"},
+                    },
+                    {
+                        "tag": "button",
+                        "type": "default",
+                        "text": {"tag": "plain_text", "content": texts["done"]},
+                        "value": {"lark_service": DEVICE_CARD_VALUE, "state": state},
+                    },
+                ],
+            },
+        ],
+    }
+
+
+def device_result_card(text: str, *, app_name: str, language: str = "en") -> dict[str, Any]:
+    """The card that replaces the device card once the authorization ended."""
+    texts = _TEXTS.get(language[:2], _TEXTS["en"])
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {
+            "template": "green",
+            "title": {"tag": "plain_text", "content": texts["title"].format(app=app_name)},
+        },
+        "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": text}}],
+    }
+
+
+def card_text(key: str, language: str = "en", **values: Any) -> str:
+    """One of the auth cards' texts (``ok``, ``pending``, ``failed``) in ``language``."""
+    texts = _TEXTS.get(language[:2], _TEXTS["en"])
+    return texts[key].format(**values)
 
 
 def _open_id(value: Any) -> str:
@@ -147,10 +243,24 @@ class AuthClient(Resource):
         redirect_uri: str | None = None,
         language: str = "en",
         app_id: str | None = None,
+        method: str = "link",
     ) -> Message:
         """Send ``open_id`` a card with an *Authorize* button (a consent link made for them,
-        ``method=card``); ``reason`` says why the app asks. Returns the sent message."""
+        ``method=card``); ``reason`` says why the app asks. Returns the sent message.
+
+        ``method="device"`` (no public URL, no redirect): start Feishu's device authorization
+        and send a card with its verification link, the user code and an *I have authorized*
+        button. It completes by the background poll of a ``LongConnection`` /
+        ``lark-service listen`` process of the app, by that button's click (handled by
+        ``lark-service serve`` / ``listen``, or a router passed through
+        :func:`~lark_service.auth.include_auth`), or by
+        :meth:`complete_device_authorization` (``open_id=``). The tokens are stored for the
+        user who approved (``authen/v1/user_info``)."""
+        if method not in ("link", "device"):
+            raise errors.ValidationError("method must be 'link' or 'device'", field="method")
         user = _open_id(open_id)
+        if method == "device":
+            return self._send_device_card(user, scopes, reason, language, app_id)
         app = self._pipeline.resolve_app(self._opts(app_id=app_id).app_id)
         link = new_authorization_url(
             self._pipeline, app, user=user, scopes=scopes, redirect_uri=redirect_uri, method="card"
@@ -212,7 +322,14 @@ class AuthClient(Resource):
                 },
             )
         except errors.LarkError as exc:
-            raise _oauth.oauth_error(exc) from exc
+            error = _oauth.oauth_error(exc)
+            instrumentation.emit(
+                "auth.authorization_failed",
+                app.app_id,
+                method=session.method,
+                outcome=type(error).__name__,
+            )
+            raise error from exc
         open_id = session.user
         if not open_id:
             info = self._user_info_with(app, str(body.get("access_token") or ""))
@@ -227,6 +344,9 @@ class AuthClient(Resource):
             app.app_id,
             session.method,
             len(record.scopes or ()),
+        )
+        instrumentation.emit(
+            "auth.authorization_completed", app.app_id, method=session.method, outcome="ok"
         )
         return Authorized(
             open_id=open_id,
@@ -258,6 +378,7 @@ class AuthClient(Resource):
             envelope=False,
             request_id=_new_id(),
         )
+        instrumentation.emit("auth.authorization_started", app.app_id, method="device")
         return DeviceAuthorization.model_validate(response.data)
 
     def poll_device_authorization(
@@ -287,13 +408,25 @@ class AuthClient(Resource):
                 if kind == "slow_down":
                     interval += 5
                 elif kind == "expired_token":
+                    instrumentation.emit(
+                        "auth.authorization_failed", app.app_id, method="device", outcome="expired"
+                    )
                     raise errors.AuthSessionExpiredError(
                         "the device code expired before the user approved",
                         hint="Run `lark-service auth login` again.",
                     ) from exc
                 elif kind != "authorization_pending":
+                    instrumentation.emit(
+                        "auth.authorization_failed",
+                        app.app_id,
+                        method="device",
+                        outcome="denied" if kind == "access_denied" else "error",
+                    )
                     raise _oauth.oauth_error(exc) from exc
             if waited >= budget:
+                instrumentation.emit(
+                    "auth.authorization_failed", app.app_id, method="device", outcome="timeout"
+                )
                 raise errors.AuthSessionExpiredError(
                     "the user did not approve the device authorization in time",
                     hint="Run `lark-service auth login` again.",
@@ -303,6 +436,187 @@ class AuthClient(Resource):
         info = self._user_info_with(app, str(body.get("access_token") or ""))
         record = _oauth.token_record(user_key(app, info.open_id), body, self._pipeline.pool.clock())
         self._pipeline.pool.put(record)
+        instrumentation.emit(
+            "auth.authorization_completed", app.app_id, method="device", outcome="ok"
+        )
+        return Authorized(
+            open_id=info.open_id,
+            app_id=app.app_id,
+            expires_at=record.expires_at,
+            refresh_expires_at=record.refresh_expires_at,
+            scopes=list(record.scopes or ()),
+            method="device",
+        )
+
+    # -- the device flow by card (no public URL) ----------------------------------------------
+
+    def _send_device_card(
+        self,
+        user: str,
+        scopes: Iterable[str] | str | None,
+        reason: str | None,
+        language: str,
+        app_id: str | None,
+    ) -> Message:
+        app = self._pipeline.resolve_app(self._opts(app_id=app_id).app_id)
+        device = self.start_device_authorization(scopes, app_id=app.app_id)
+        now = self._pipeline.pool.clock()
+        session = AuthSession(
+            state=_oauth.new_state(),
+            app_id=app.app_id,
+            user=user,
+            method="card",
+            created_at=now,
+            expires_at=now + float(device.expires_in),
+            scopes=tuple(_oauth.normalize_scopes(scopes)),
+            redirect_uri=DEVICE_MARK,
+            code_verifier=device_secret(device.device_code, device.interval),
+        )
+        _concurrency.blocking(session_store(self._pipeline).create, session)
+        card = device_card(
+            device.verification_uri_complete or device.verification_uri,
+            user_code=device.user_code,
+            state=session.state,
+            app_name=app.app_id,
+            reason=reason,
+            minutes=max(1, int(device.expires_in) // 60),
+            language=language,
+        )
+        return self._messaging().send_interactive_card(
+            user, card, receive_id_type="open_id", app_id=app.app_id
+        )
+
+    def complete_device_authorization(
+        self,
+        state: str | None = None,
+        *,
+        open_id: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        app_id: str | None = None,
+    ) -> Authorized | None:
+        """Complete a device authorization sent by ``send_auth_card(..., method="device")``:
+        the one of ``state`` (the card button's), else the newest pending one sent to
+        ``open_id``. Polls Feishu every ``interval`` seconds (longer after ``slow_down``)
+        until the user approves, at most until the device code expires (or ``timeout``);
+        ``wait=False``: one check, None while the user has not approved.
+
+        Raises AuthSessionExpiredError (no such pending authorization, it expired, or it was
+        completed elsewhere), PermissionDeniedError (the user denied)."""
+        if state is None and open_id is None:
+            raise errors.ValidationError(
+                "name the authorization: its state or the open_id it was sent to", field="state"
+            )
+        session = self._device_session(state, open_id, app_id)
+        _, interval = _device_parts(session)
+        budget = float(timeout) if timeout is not None else None
+        waited = 0.0
+        while True:
+            outcome = self._device_step(session)
+            if isinstance(outcome, Authorized):
+                return outcome
+            if not wait:
+                return None
+            if outcome == "slow_down":
+                interval += 5
+            now = self._pipeline.pool.clock()
+            if (budget is not None and waited >= budget) or now >= session.expires_at:
+                raise errors.AuthSessionExpiredError(
+                    "the user did not approve the device authorization in time",
+                    hint="Send a new card: client.auth.send_auth_card(open_id, method='device').",
+                )
+            _concurrency.sleep(interval)
+            waited += interval
+
+    def pending_device_authorizations(
+        self, *, app_id: str | None = None
+    ) -> list[AuthSession]:
+        """Device authorizations sent by card and not finished yet (live, unused)."""
+        app = self._pipeline.resolve_app(self._opts(app_id=app_id).app_id)
+        store = session_store(self._pipeline)
+        return _concurrency.blocking(
+            store.pending, DEVICE_MARK, self._pipeline.pool.clock(), app.app_id
+        )
+
+    def _device_session(
+        self, state: str | None, open_id: str | None, app_id: str | None
+    ) -> AuthSession:
+        store = session_store(self._pipeline)
+        now = self._pipeline.pool.clock()
+        if state is not None:
+            if not isinstance(state, str) or not state.strip():
+                raise errors.ValidationError("state must be a non-empty string", field="state")
+            session = _concurrency.blocking(store.get, state.strip(), now)
+            if session.redirect_uri != DEVICE_MARK:
+                raise errors.ValidationError(
+                    "this state is a consent link's; finish it with complete_authorization",
+                    field="state",
+                )
+            return session
+        user = _open_id(open_id)
+        app = self._pipeline.resolve_app(self._opts(app_id=app_id).app_id)
+        found = _concurrency.blocking(store.pending, DEVICE_MARK, now, app.app_id)
+        mine = [s for s in found if s.user == user]
+        if not mine:
+            raise errors.AuthSessionExpiredError(
+                f"no pending device authorization for {user} of app {app.app_id}",
+                hint="Send a new card: client.auth.send_auth_card(open_id, method='device').",
+            )
+        return mine[-1]
+
+    def _device_step(self, session: AuthSession) -> Authorized | str:
+        """One check of a device session: the Authorized result, or ``"pending"`` /
+        ``"slow_down"``. A denial or an expiry ends the session and raises."""
+        app = self._pipeline.resolve_app(session.app_id)
+        device_code, _ = _device_parts(session)
+        store = session_store(self._pipeline)
+        try:
+            body = token_request(
+                self._pipeline, app, {"grant_type": _oauth.DEVICE_GRANT, "device_code": device_code}
+            )
+        except errors.APIError as exc:
+            kind = (exc.body or {}).get("error") if isinstance(exc.body, dict) else None
+            if kind in ("authorization_pending", "slow_down"):
+                return str(kind)
+            if kind not in ("expired_token", "access_denied", "invalid_grant"):
+                raise _oauth.oauth_error(exc) from exc  # maybe transient: the session stays
+            with _suppress_lark():
+                _concurrency.blocking(
+                    store.consume, session.state, self._pipeline.pool.clock()
+                )
+            outcome = {"expired_token": "expired", "access_denied": "denied"}.get(
+                str(kind), "used"
+            )
+            instrumentation.emit(
+                "auth.authorization_failed", app.app_id, method="device", outcome=outcome
+            )
+            if kind == "expired_token":
+                raise errors.AuthSessionExpiredError(
+                    "the device code expired before the user approved",
+                    hint="Send a new card: client.auth.send_auth_card(open_id, method='device').",
+                ) from exc
+            if kind == "invalid_grant":
+                raise errors.AuthSessionExpiredError(
+                    "this device authorization was already completed or is unknown to Feishu",
+                    hint="Check client.auth.status(open_id); send a new card if needed.",
+                ) from exc
+            raise _oauth.oauth_error(exc) from exc
+        with _suppress_lark():  # finished: no other poller needs it (the code worked once)
+            _concurrency.blocking(
+                store.consume, session.state, self._pipeline.pool.clock()
+            )
+        info = self._user_info_with(app, str(body.get("access_token") or ""))
+        record = _oauth.token_record(
+            user_key(app, info.open_id),
+            body,
+            self._pipeline.pool.clock(),
+            fallback_scopes=session.scopes,
+        )
+        self._pipeline.pool.put(record)
+        logger.info("a user authorized %s (device card)", app.app_id)
+        instrumentation.emit(
+            "auth.authorization_completed", app.app_id, method="device", outcome="ok"
+        )
         return Authorized(
             open_id=info.open_id,
             app_id=app.app_id,
@@ -335,9 +649,15 @@ class AuthClient(Resource):
 
         Feishu has no API that revokes a user token: the user removes the app's
         authorization in Feishu itself (we then get ``auth.user_access_token.revoked_v4``)."""
-        _, key = self._key(open_id, app_id)
+        app, key = self._key(open_id, app_id)
         had = self._pipeline.pool.current(key) is not None
         self._pipeline.pool.forget(key)
+        instrumentation.emit(
+            "auth.user_token_revoked",
+            app.app_id,
+            method="local",
+            outcome="forgotten" if had else "none",
+        )
         return had
 
     def user_info(self, open_id: str | None = None, *, app_id: str | None = None) -> UserInfo:
@@ -356,7 +676,9 @@ class AuthClient(Resource):
         tokens are forgotten (the next ``as_user`` call raises AuthorizationRequiredError).
         ``event``: the callback event (or its raw dict). Returns whether a user was named.
 
-        Register it: ``router.event(REVOKED_EVENT)(client.auth.handle_revocation)``.
+        ``lark-service serve`` and ``listen`` register it for you; a mounted integration
+        passes its router through :func:`~lark_service.auth.include_auth` (or registers it:
+        ``router.event(REVOKED_EVENT)(client.auth.handle_revocation)``).
         """
         raw = getattr(event, "raw", event)
         if not isinstance(raw, dict):
@@ -369,6 +691,9 @@ class AuthClient(Resource):
             return False
         app, key = self._key(open_id, app_id or None)
         self._pipeline.pool.forget(key)
+        instrumentation.emit(
+            "auth.user_token_revoked", app.app_id, method="event", outcome="forgotten"
+        )
         logger.info(
             "a user revoked the authorization of %s; their tokens are forgotten", app.app_id
         )
@@ -416,6 +741,25 @@ def _status(app_id: str, open_id: str, record: TokenRecord | None, now: float) -
         refresh_expires_at=record.refresh_expires_at,
         scopes=list(record.scopes or ()),
     )
+
+
+def _device_parts(session: AuthSession) -> tuple[str, float]:
+    import json
+
+    try:
+        data = json.loads(session.code_verifier)
+        return str(data["device_code"]), float(data.get("interval") or 5)
+    except (ValueError, KeyError, TypeError):
+        raise errors.AuthSessionExpiredError(
+            "this device authorization session is unreadable",
+            hint="Send a new card: client.auth.send_auth_card(open_id, method='device').",
+        ) from None
+
+
+def _suppress_lark() -> Any:
+    import contextlib
+
+    return contextlib.suppress(errors.LarkError)
 
 
 def _new_id() -> str:

@@ -48,6 +48,7 @@ from .protocol import (
 
 if TYPE_CHECKING:
     from .._async_client import AsyncLarkClient
+    from ..auth._poller import DevicePoller
     from ..callbacks.handler import CallbackAnswer, CallbackHandler, ServerConfig
     from ..callbacks.router import CallbackRouter
     from ..config import Settings
@@ -91,6 +92,13 @@ class LongConnectionConfig:
     """Seconds :meth:`LongConnection.stop` waits for in-flight frames to be acked."""
     max_frame: int = 4 * 1024 * 1024
     """Largest WebSocket message accepted."""
+    device_poll: bool = True
+    """Complete the app's device authorizations sent by card
+    (``client.auth.send_auth_card(open_id, method="device")``) in the background: the
+    authorization-card flow without a public URL (see ``docs/auth.md``)."""
+    device_poll_tick: float = 1.0
+    """Seconds between two looks for pending device authorizations (each one is checked no
+    more often than the interval Feishu gave it, and never after it expired)."""
 
 
 @dataclass
@@ -193,6 +201,8 @@ class LongConnection:
         self._thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
         self._resolved_app: str | None = None
+        self.device_poller: DevicePoller | None = None
+        """The background poll of device authorizations sent by card (while serving)."""
 
     def __repr__(self) -> str:
         return f"LongConnection(app_id={self.app_id!r}, {self.state})"
@@ -250,16 +260,35 @@ class LongConnection:
                 "socket's loop: let the LongConnection start it (on its own thread)",
                 field="handler",
             )
+        poller: asyncio.Task[None] | None = None
         try:
             await asyncio.to_thread(handler.start_background)
             await self._open_client()
+            poller = self._start_device_poll()
             await self._run()
         except _Fatal as fatal:
             self._set_state("failed")
             self.last_error = fatal.error
             raise fatal.error from None
         finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(BaseException):
+                    await poller
             await self._shutdown()
+
+    def _start_device_poll(self) -> asyncio.Task[None] | None:
+        """The background poll of the app's device authorizations sent by card (the
+        authorization-card flow without a public URL), unless ``config.device_poll`` is off."""
+        if not self.config.device_poll or self._client is None or self._resolved_app is None:
+            return None
+        from ..auth._poller import DevicePoller
+
+        assert self._stopping is not None and self._loop is not None
+        self.device_poller = DevicePoller(
+            self._client, self._resolved_app, tick=self.config.device_poll_tick
+        )
+        return self._loop.create_task(self.device_poller.run(self._stopping))
 
     async def astop(self) -> None:
         """Stop :meth:`serve` gracefully (in-flight frames acked, then the socket closed)."""

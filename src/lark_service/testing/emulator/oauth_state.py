@@ -84,6 +84,8 @@ class OAuthDomain:
     """The user the authorize page acts for (``POST /_emulator/oauth/signin``)."""
     access_ttl: float = ACCESS_TTL
     refresh_ttl: float = REFRESH_TTL
+    device_interval: int = 5
+    """The ``interval`` (s) device authorizations announce (``/_emulator/oauth/config``)."""
     refresh_requests: int = 0
     """Requests with ``grant_type=refresh_token`` (successful or not)."""
     invalid_grants: int = 0

@@ -21,10 +21,11 @@
     The user behind the token.
 ``POST /_emulator/oauth/signin`` ``{"user_id"}``; ``POST /_emulator/oauth/revoke``
     ``{"app_id", "user_id"}`` (revokes the user's tokens and pushes
-    ``auth.user_access_token.revoked_v4`` to the app's callback URL); ``GET /_emulator/oauth``
+    ``auth.user_access_token.revoked_v4`` to the app's callback URL, else over its long
+    connection); ``GET /_emulator/oauth``
     (counters: refresh requests, invalid grants); ``POST /_emulator/oauth/config``
-    ``{"access_ttl", "refresh_ttl"}``; ``POST /_emulator/oauth/device/{user_code}``
-    ``{"user_id", "approve"}``.
+    ``{"access_ttl", "refresh_ttl", "device_interval"}``;
+    ``POST /_emulator/oauth/device/{user_code}`` ``{"user_id", "approve"}``.
 
 Error codes of the token endpoint (Feishu's documented ones are 20002 invalid_client and
 20010 user outside the app's availability; the others are the emulator's choice, marked ``?``
@@ -35,6 +36,7 @@ already used, 20049 PKCE verifier mismatch, 20050 redirect_uri mismatch.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
@@ -328,8 +330,15 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         from .oauth_state import DeviceCode
 
         with _d().lock:
+            interval = _d().device_interval
             _d().devices[device_code] = DeviceCode(
-                device_code, user_code, app_id, _scopes(body.get("scope")), now, now + DEVICE_TTL
+                device_code,
+                user_code,
+                app_id,
+                _scopes(body.get("scope")),
+                now,
+                now + DEVICE_TTL,
+                interval=interval,
             )
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
@@ -340,7 +349,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
                 "verification_uri": base + DEVICE_PAGE,
                 "verification_uri_complete": f"{base}{DEVICE_PAGE}?user_code={user_code}",
                 "expires_in": int(DEVICE_TTL),
-                "interval": 5,
+                "interval": interval,
             }
         )
 
@@ -413,7 +422,15 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             _d().access_ttl = float(body["access_ttl"])
         if "refresh_ttl" in body:
             _d().refresh_ttl = float(body["refresh_ttl"])
-        return JSONResponse({"access_ttl": _d().access_ttl, "refresh_ttl": _d().refresh_ttl})
+        if "device_interval" in body:
+            _d().device_interval = int(body["device_interval"])
+        return JSONResponse(
+            {
+                "access_ttl": _d().access_ttl,
+                "refresh_ttl": _d().refresh_ttl,
+                "device_interval": _d().device_interval,
+            }
+        )
 
     async def revoke(request: Request) -> Response:
         body = await _json(request)
@@ -436,6 +453,18 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
             )
             attempt = await deliver(state, delivery)
             result["delivered"] = attempt["status"]
+        elif app is not None and body.get("push", True):
+            from .longconn_state import domain as longconn_domain
+            from .longconn_state import has_long_connection
+
+            if has_long_connection(state, app_id):  # no callback URL: over the socket
+                pushed = longconn_domain(state).push(
+                    app_id,
+                    revocation_payload(state, app_id, user_id, body.get("reason", "user")),
+                    "event",
+                )
+                await asyncio.to_thread(pushed.done.wait, 10.0)
+                result["delivered"] = "ws" if pushed.acked else None
         return JSONResponse(result)
 
     async def stats(request: Request) -> Response:
