@@ -32,6 +32,17 @@ Event names (``Event.name``) and their fields (``Event.fields``):
 ``token.expiry``           kind, subject, expires_in (seconds until the token expires)
 ``token.refresh_expiry``   kind, subject, expires_in (seconds until the soonest user refresh
                            token of the app expires; the scheduler's user_token_watch job)
+``auth.authorization_started``    method (``link``, ``card``, ``device``): a consent link/card made
+                           or a device authorization started
+``auth.authorization_completed``  method, outcome (``ok``): a user's tokens stored
+``auth.authorization_failed``     method, outcome (``denied``, ``expired``, ``timeout``,
+                           ``used`` or the error class name)
+``auth.user_token_refreshed``     method (``refresh_token``), outcome (``ok``, ``dead``: the
+                           refresh token was refused and the user must authorize again, or the
+                           error class name)
+``auth.user_token_revoked``       method (``event``: auth.user_access_token.revoked_v4;
+                           ``local``: client.auth.revoke), outcome (``forgotten``, ``none``).
+                           No auth event carries the user's id or a token
 ``cache.hit``              cache, field
 ``cache.miss``             cache, field
 ``callback.received``      kind (event/card)
@@ -227,3 +238,12 @@ class EventRecorder:
 
     def __eq__(self, other: object) -> bool:
         return other is self
+
+
+# Subscribers that switch themselves on: Prometheus metrics when the ``metrics`` extra is
+# installed (no enable call; ``LARK_METRICS=off`` to opt out), OpenTelemetry tracing when
+# ``LARK_OTEL_ENABLED`` is set. Both cost next to nothing when absent.
+from . import _metrics_autoload  # noqa: E402, F401
+from .tracing import install_from_env as _install_tracing  # noqa: E402
+
+_install_tracing()

@@ -69,6 +69,13 @@ __all__ = ["listen"]
     "2 x this + 30 s.",
 )
 @click.option("--shutdown-timeout", default=10.0, show_default=True, help="Graceful stop (s).")
+@click.option(
+    "--auth-routes/--no-auth-routes",
+    default=True,
+    show_default=True,
+    help="Handle the user-OAuth callbacks too: auth.user_access_token.revoked_v4 (the user's "
+    "tokens are forgotten) and the device card's button (send_auth_card method=device).",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def listen(
@@ -85,6 +92,7 @@ def listen(
     handler_timeout: float,
     shutdown_timeout: float,
     log_level: str | None,
+    auth_routes: bool = True,
 ) -> None:
     """Receive events and card actions over Feishu's long connection (WebSocket mode): no
     public callback URL. Each is stored (deduplicated) before Feishu gets its ack, then run
@@ -107,6 +115,11 @@ def listen(
 
     configure_logging(log_level)
     router = load_routers(handlers)
+    routes = len(router)  # the caller's (the auth routes come on top)
+    if auth_routes:
+        from ..auth import include_auth
+
+        router = include_auth(router)
     handler = CallbackHandler(
         router,
         dispatcher=dispatcher,
@@ -144,7 +157,7 @@ def listen(
         click.echo(
             f"lark-service: listening over the long connection for "
             f"{', '.join(a or 'the default app' for a in (app_ids or (None,)))} "
-            f"({len(router)} routes)"
+            f"({routes} routes)"
         )
         try:
             results = await asyncio.gather(

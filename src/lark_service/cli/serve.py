@@ -104,6 +104,13 @@ def _delays(value: str) -> tuple[float, ...]:
     help="Also run the periodic jobs here (lark-service scheduler run; each occurrence runs "
     "once across every replica).",
 )
+@click.option(
+    "--auth-routes/--no-auth-routes",
+    default=True,
+    show_default=True,
+    help="Handle the user-OAuth callbacks too: auth.user_access_token.revoked_v4 (the user's "
+    "tokens are forgotten) and the device card's button (send_auth_card method=device).",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def serve(
@@ -128,6 +135,7 @@ def serve(
     gateway: bool | None,
     log_level: str | None,
     with_scheduler: bool = False,
+    auth_routes: bool = True,
 ) -> None:
     """Run the callback server: /callbacks/{app_id}/event, /callbacks/{app_id}/card,
     /healthz and /readyz (and with --gateway the HTTP gateway under /api/v1). SIGTERM/SIGINT
@@ -152,6 +160,11 @@ def serve(
         keep_alive_timeout=keep_alive_timeout,
     )
     router = load_routers(handlers)
+    routes = len(router)  # the caller's (the auth routes come on top)
+    if auth_routes:
+        from ..auth import include_auth
+
+        router = include_auth(router)
     app = create_app(
         router,
         dispatcher=dispatcher,
@@ -170,7 +183,7 @@ def serve(
         ),
         gateway=gateway,
     )
-    click.echo(f"lark-service: callbacks on http://{host}:{port}/callbacks/ ({len(router)} routes)")
+    click.echo(f"lark-service: callbacks on http://{host}:{port}/callbacks/ ({routes} routes)")
     if getattr(app.state, "gateway", None) is not None:
         click.echo(f"lark-service: gateway on http://{host}:{port}/api/v1/ (openapi.json)")
     served: Any = _with_scheduler(app) if with_scheduler else app

@@ -384,6 +384,7 @@ class Emulator:
         input_value: str | None = None,
         option: str | None = None,
         legacy: bool = False,
+        transport: str = "webhook",
     ) -> dict[str, Any]:
         """A user clicks a component of the card message ``message_id``, as
         ``POST /_emulator/cards/{message_id}/click`` does: the app's ``callback_url`` gets
@@ -397,12 +398,24 @@ class Emulator:
         no such message or no such component, 230054 not a card, 230011 recalled,
         99992352/99992351 unknown ``user_id``/``open_id``. Blocks until the app answered;
         in async code use :meth:`aclick_card`.
+
+        ``transport="ws"``: deliver the click over the app's long connection instead (as
+        Feishu does for an app in long-connection mode): ``card.action.trigger`` in an event
+        frame, the card in the ack's answer applied; the result then has
+        ``"transport": "ws"`` and ``status`` 200 once acked (None when no ack came within
+        10 s). ``legacy`` is for the webhook only.
         """
         import anyio
 
         body = _click_body(
             value, name, tag, user_id, open_id, form_value, input_value, option, legacy
         )
+        if _click_transport(transport, legacy) == "ws":
+            from .longconn_state import finish_click, prepare_click
+
+            push = prepare_click(self.state, message_id, body)
+            push.done.wait(_WS_CLICK_TIMEOUT)
+            return finish_click(self.state, push)
         from .routes_callbacks import click_card
 
         return anyio.run(click_card, self.state, message_id, body)
@@ -420,13 +433,23 @@ class Emulator:
         input_value: str | None = None,
         option: str | None = None,
         legacy: bool = False,
+        transport: str = "webhook",
     ) -> dict[str, Any]:
-        """:meth:`click_card` for async code (the callback is delivered from this loop)."""
+        """:meth:`click_card` for async code (the callback is delivered from this loop;
+        ``transport="ws"``: over the long connection, waited for in a worker thread)."""
         from .routes_callbacks import click_card
 
         body = _click_body(
             value, name, tag, user_id, open_id, form_value, input_value, option, legacy
         )
+        if _click_transport(transport, legacy) == "ws":
+            import anyio
+
+            from .longconn_state import finish_click, prepare_click
+
+            push = prepare_click(self.state, message_id, body)
+            await anyio.to_thread.run_sync(push.done.wait, _WS_CLICK_TIMEOUT)
+            return finish_click(self.state, push)
         return await click_card(self.state, message_id, body)
 
     # -- time, tokens, faults --------------------------------------------------------------
@@ -464,6 +487,18 @@ class Emulator:
     def clear_faults(self) -> None:
         """Remove every fault."""
         self.state.faults.clear()
+
+
+_WS_CLICK_TIMEOUT = 10.0
+"""Seconds a click over the long connection waits for its ack (as the HTTP click control)."""
+
+
+def _click_transport(transport: str, legacy: bool) -> str:
+    if transport not in ("webhook", "ws"):
+        raise ValueError("transport must be 'webhook' or 'ws'")
+    if transport == "ws" and legacy:
+        raise ValueError("the long connection carries card.action.trigger only, not legacy")
+    return transport
 
 
 def _click_body(
