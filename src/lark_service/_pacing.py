@@ -592,11 +592,17 @@ class Pacer:
                 grid = self._grid.get((app_id, family))
                 if grid is None:
                     grid = self._grid[(app_id, family)] = _Slots(now)
-                index = max(0, math.ceil((earliest - grid.epoch) / interval - _EPS))
+                # The cell ``earliest`` falls in, when free, lets the call go at once: a call
+                # under the rate never waits for the next grid point (that added up to one
+                # interval, 22 ms for IM, to every sequential call). Two calls in adjacent
+                # cells may be closer than one interval; admit()'s sliding windows still cap
+                # every second at the limit.
+                index = max(0, math.floor((earliest - grid.epoch) / interval + _EPS))
                 while index in grid.taken:
                     index += 1
                 grid.taken.add(index)
-                slot = grid.epoch + index * interval
+                cell = grid.epoch + index * interval
+                slot = cell if cell > earliest + _EPS else earliest
             if key_id is not None and per_key is not None:
                 self._next_for_key[key_id] = slot + 1.0 / per_key
             self._reservations += 1
