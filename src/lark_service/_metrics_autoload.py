@@ -41,11 +41,15 @@ def wanted() -> bool:
 def _bootstrap(event: instrumentation.Event) -> None:
     instrumentation.unsubscribe(_bootstrap)
     with _lock:
+        # imported before this event (by the application): it subscribed itself then, and the
+        # emit that got here calls it too; imported now: this event is handed to it here
+        imported_before = "lark_service.metrics" in sys.modules
         try:
             from . import metrics
         except Exception:  # a broken prometheus_client must not break a call
             return
-    metrics.METRICS(event)  # the emit that got here iterates a snapshot without it
+    if not imported_before:
+        metrics.METRICS(event)
 
 
 def install() -> None:
