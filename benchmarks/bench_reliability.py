@@ -1027,7 +1027,7 @@ def run_callbacks(
                 open_rows = counts.get("pending", 0) + counts.get("running", 0)
                 if all(run.handled[e] for e in run.acked) and open_rows == 0:
                     break
-                if not expired_once and time.monotonic() > deadline - 80:
+                if not expired_once and time.monotonic() > deadline - 88:
                     time.sleep(3)  # let work in flight finish before taking leases over
                     run.leases_expired = _expire_leases(db)
                     expired_once = True
@@ -1279,7 +1279,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
 
     if "callbacks" in parts:
-        poison = run_poison()
+        poison = run_poison(100 if short else 200)
         print("\n## Poison callbacks in a group commit")
         print(
             f"{poison.valid} valid + {poison.poison} undecodable (lone surrogate) signed "
@@ -1287,7 +1287,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{dict(poison.valid_status.most_common())}, undecodable answered "
             f"{dict(poison.poison_status.most_common())}, handled {poison.handled}"
         )
-        n, kills, duration = (300, 3, 12.0) if short else (1500, 6, 50.0)
+        n, kills, duration = (250, 3, 10.0) if short else (1500, 6, 50.0)
         runs = [run_callbacks("inprocess", n, kills, duration, None)]
         try:
             with socket.create_connection(("127.0.0.1", 5672), 2):
