@@ -112,6 +112,39 @@ async def test_a_republished_outbox_row_runs_the_handler_once(
         await worker.stop(5)
 
 
+async def test_a_copy_arriving_while_the_original_runs_is_skipped(
+    amqp_url: str, topology: RabbitTopology, tmp_path: Path
+) -> None:
+    """After a broker reconnect the server republishes rows whose confirms it lost: the copy
+    can reach the worker while the original's handler still runs (prefetch > 1)."""
+    runs: Counter[str] = Counter()
+    release = asyncio.Event()
+    router = CallbackRouter(name="svc")
+
+    @router.card_action()
+    async def handler(event: Any) -> None:
+        runs[event.event_id] += 1
+        await release.wait()
+
+    store = OutboxStore(f"sqlite:///{tmp_path / 'state.db'}")
+    worker = RabbitWorker(router, amqp_url, topology=topology, store=store)
+    publisher = RabbitPublisher(amqp_url, topology)
+    await worker.start()
+    try:
+        row = item(43)
+        await publisher.publish(row)
+        await eventually(lambda: runs[row.event_id or ""] == 1, what="original running")
+        await publisher.publish(row)  # the copy, while the original is still running
+        await eventually(lambda: worker.skipped == 1, what="copy skipped")
+        release.set()
+        await eventually(lambda: worker.processed == 1, what="original acked")
+        assert runs[row.event_id or ""] == 1
+    finally:
+        release.set()
+        await publisher.close()
+        await worker.stop(5)
+
+
 async def test_without_the_state_database_every_copy_runs(
     amqp_url: str, topology: RabbitTopology
 ) -> None:

@@ -101,6 +101,8 @@ class RabbitWorker:
         self.processed = 0
         self.failed = 0
         self.skipped = 0
+        self._running: set[tuple[str, int]] = set()
+        """(app_id, outbox_id) of the rows whose handler runs in this worker now."""
         """Messages skipped because their outbox id was already handled."""
         self.connect_attempts = 0
 
@@ -190,6 +192,33 @@ class RabbitWorker:
         if card_update is not None:  # the handler ran already: only the update is left
             await self._update(message, data, event, app_id, card_update, attempts)
             return
+        outbox_id = data.get("outbox_id")
+        # with the state database (the worker's dedup on outbox ids) a copy is also skipped
+        # while the original still runs here
+        running = (app_id, outbox_id) if self.store and isinstance(outbox_id, int) else None
+        if running is not None and running in self._running:
+            # a copy of a row this worker is running right now (republished after a broker
+            # reconnect lost its confirm): the running one acks, or retries through the retry
+            # queue, or is redelivered if this process dies, so the copy is not needed
+            _log.info(
+                "message %s: outbox %s is running here already; acked the copy",
+                message.message_id,
+                outbox_id,
+            )
+            self.skipped += 1
+            await message.ack()
+            return
+        if running is not None:
+            self._running.add(running)
+        try:
+            await self._run(message, data, event, app_id, attempts)
+        finally:
+            if running is not None:
+                self._running.discard(running)
+
+    async def _run(
+        self, message: Any, data: dict[str, Any], event: CallbackEvent, app_id: str, attempts: int
+    ) -> None:
         handled_key = self._handled_key(app_id, data.get("outbox_id"))
         if handled_key is not None and await self._already_handled(handled_key):
             _log.info(
