@@ -512,10 +512,11 @@ class BitableClient(Resource):
                 items[index] = BatchItem(index, error=exc)
         done = total - len(pending)
         calls = 0
-        for start in range(0, len(pending), BATCH_SIZE):
-            chunk = pending[start : start + BATCH_SIZE]
+        for at in range(0, len(pending), BATCH_SIZE):
+            chunk = pending[at : at + BATCH_SIZE]
             calls += 1
-            chunk_items = self._chunk(path, action, chunk, types, app_id)
+            answer = self._send_chunk(path, action, chunk, app_id)
+            chunk_items = _chunk_items(action, chunk, answer, types)
             for item in chunk_items:
                 items[item.index] = item
             done += len(chunk)
@@ -542,14 +543,9 @@ class BitableClient(Resource):
             }
         return {"fields": self._encode(app_token, entry, types, app_id, uploaded)}
 
-    def _chunk(
-        self,
-        path: str,
-        action: str,
-        chunk: list[tuple[int, Any]],
-        types: Mapping[str, int] | None,
-        app_id: str | None,
-    ) -> list[BatchItem]:
+    def _send_chunk(
+        self, path: str, action: str, chunk: list[tuple[int, Any]], app_id: str | None
+    ) -> ApiResponse | errors.LarkError:
         # a batch write reports a chunk's failure in its records instead of raising: the
         # one place in the domain that catches (the pipeline has already retried)
         params: dict[str, Any] = {"user_id_type": "open_id"}
@@ -557,50 +553,62 @@ class BitableClient(Resource):
             params["client_token"] = _token()  # made once: every retry of the chunk reuses it
         body = {"records": [wire for _, wire in chunk]}
         try:
-            response = self._request(
+            return self._request(
                 "POST", path, options=self._opts(app_id=app_id), params=params, json=body
             )
         except errors.LarkError as exc:
-            return [BatchItem(index, error=exc) for index, _ in chunk]
-        answered = response.data.get("records") or []
-        out: list[BatchItem] = []
-        for position, (index, wire) in enumerate(chunk):
-            raw = answered[position] if position < len(answered) else None
-            if action == "batch_delete":
-                record_id = wire
-                if isinstance(raw, Mapping) and raw.get("deleted") is False:
-                    out.append(
-                        BatchItem(
-                            index,
-                            record_id=record_id,
-                            error=errors.NotFoundError(
-                                f"record {record_id} was not deleted",
-                                request_id=response.request_id,
-                                log_id=response.log_id,
-                            ),
-                        )
-                    )
-                else:
-                    out.append(BatchItem(index, record_id=record_id))
-                continue
-            if not isinstance(raw, Mapping):
+            return exc
+
+
+# -- pure helpers -----------------------------------------------------------------------------
+
+
+def _chunk_items(
+    action: str,
+    chunk: list[tuple[int, Any]],
+    answer: ApiResponse | errors.LarkError,
+    types: Mapping[str, int] | None,
+) -> list[BatchItem]:
+    """Per-record results of one written chunk (every record carries a failed call's error)."""
+    if isinstance(answer, errors.LarkError):
+        return [BatchItem(index, error=answer) for index, _ in chunk]
+    response = answer
+    answered = response.data.get("records") or []
+    out: list[BatchItem] = []
+    for position, (index, wire) in enumerate(chunk):
+        raw = answered[position] if position < len(answered) else None
+        if action == "batch_delete":
+            record_id = wire
+            if isinstance(raw, Mapping) and raw.get("deleted") is False:
                 out.append(
                     BatchItem(
                         index,
-                        error=errors.ServerError(
-                            f"Feishu answered {len(answered)} records for {len(chunk)} written",
+                        record_id=record_id,
+                        error=errors.NotFoundError(
+                            f"record {record_id} was not deleted",
                             request_id=response.request_id,
                             log_id=response.log_id,
                         ),
                     )
                 )
-                continue
-            record = _record(response, raw, types)
-            out.append(BatchItem(index, record_id=record.record_id, record=record))
-        return out
-
-
-# -- pure helpers -----------------------------------------------------------------------------
+            else:
+                out.append(BatchItem(index, record_id=record_id))
+            continue
+        if not isinstance(raw, Mapping):
+            out.append(
+                BatchItem(
+                    index,
+                    error=errors.ServerError(
+                        f"Feishu answered {len(answered)} records for {len(chunk)} written",
+                        request_id=response.request_id,
+                        log_id=response.log_id,
+                    ),
+                )
+            )
+            continue
+        record = _record(response, raw, types)
+        out.append(BatchItem(index, record_id=record.record_id, record=record))
+    return out
 
 
 def _token() -> str:
@@ -625,9 +633,14 @@ def _read_file(file: Path) -> bytes:
     return file.read_bytes()
 
 
+_NO_FILES = frozenset({str, int, float, bool, type(None)})
+
+
 def _local_files(value: Any, attachment_field: bool) -> list[Path] | None:
     """The local files in a value to upload (Paths anywhere; path strings in an attachment
     field), or None when there are none."""
+    if not attachment_field and type(value) in _NO_FILES:
+        return None  # the common case, fast: a scalar outside an attachment field
     values = value if isinstance(value, (list, tuple)) else [value]
     if not any(isinstance(v, Path) for v in values) and not attachment_field:
         return None

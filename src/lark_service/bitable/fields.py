@@ -182,6 +182,8 @@ def ms_to_datetime(value: int | float) -> datetime:
 
 _BY_NUMBER: dict[int, FieldType] = {t.value: t for t in FieldType}
 _SCALARS = frozenset({str, int, bool})
+_PLAIN_ITEMS = frozenset({str, int, bool})
+"""List items encoded as they are (floats are checked for NaN/inf instead)."""
 
 
 def _type_of(field_type: int | None) -> FieldType | int | None:
@@ -262,6 +264,8 @@ def _encode_untyped(value: Any, name: str) -> Any:
             field=name,
         )
     if isinstance(value, (list, tuple)) and value:
+        if all(type(v) in _PLAIN_ITEMS for v in value):
+            return list(value)  # fast path: multi-select options, record ids
         if all(isinstance(v, User) for v in value):
             return [{"id": v.id} for v in value]
         if all(isinstance(v, Attachment) for v in value):
@@ -481,8 +485,12 @@ def decode_value(value: Any, field_type: int | None = None) -> Any:
     types and shapes are returned untouched."""
     if value is None:
         return None
-    if field_type is None and type(value) in _SCALARS:
-        return value  # fast path: scalars need no decoding without a type
+    if field_type is None:
+        kind_of_value = type(value)
+        if kind_of_value in _SCALARS:
+            return value  # fast path: scalars need no decoding without a type
+        if kind_of_value is list and all(type(v) is str for v in value):
+            return value  # fast path: options or ids (what _decode_shape would return)
     kind = _type_of(field_type)
     if kind in DATE_TYPES:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

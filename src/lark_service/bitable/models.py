@@ -118,6 +118,9 @@ class TableSchema:
         )
 
 
+_PLAIN_KEYS = frozenset({"record_id", "fields", "id"})
+
+
 class Record(LarkModel):
     """A record: ``record_id`` and its ``fields`` exactly as Feishu sent them; ``values``
     are the same fields typed (:mod:`~lark_service.bitable.fields`: text as ``str``, people
@@ -144,9 +147,13 @@ class Record(LarkModel):
     ) -> Record:
         """A record from Feishu's object, its ``values`` decoded with ``types``."""
         fields = dict(raw.get("fields") or {})
-        return cls.model_validate(
-            {**raw, **ids, "fields": fields, "values": decode_fields(fields, types)}
-        )
+        values = decode_fields(fields, types)
+        if raw.keys() <= _PLAIN_KEYS and isinstance(raw.get("record_id"), str):
+            # what a batch write answers (record_id, fields, id): nothing to validate, and
+            # model_construct is several times cheaper than model_validate for 500 of them
+            payload = {**raw, **ids, "fields": fields, "values": values}
+            return cls.model_construct(set(payload), **payload)
+        return cls.model_validate({**raw, **ids, "fields": fields, "values": values})
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]

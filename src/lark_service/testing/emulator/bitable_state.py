@@ -61,6 +61,10 @@ class BitableField:
     type: int
     is_primary: bool = False
     property: dict[str, Any] | None = None
+    option_names: tuple[list[Any], int, set[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """A cache for writes: the options list it was built from, its length, the names."""
 
     def wire(self) -> dict[str, Any]:
         ui = {
@@ -88,9 +92,19 @@ class BitableTable:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     revision: int = 1
     writers: int = 0
+    _by_name: dict[str, BitableField] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def field(self, name: str) -> BitableField | None:
-        return next((f for f in self.fields if f.name == name), None)
+        # every value of every written record looks its field up: a dict, not a scan
+        if self._indexed != len(self.fields):
+            by_name: dict[str, BitableField] = {}
+            for f in self.fields:
+                by_name.setdefault(f.name, f)
+            self._by_name, self._indexed = by_name, len(self.fields)
+        return self._by_name.get(name)
 
 
 @dataclass
@@ -239,6 +253,14 @@ def check_value(table: BitableTable, name: str, value: Any, open_ids: set[str] |
     kind = found.type
     if value is None:
         return None
+    # fast paths for the common shapes (a bulk import checks every value of every record)
+    plain = type(value)
+    if plain is str and kind in (TEXT, PHONE):
+        return value
+    if (plain is int or (plain is float and math.isfinite(value))) and kind in (NUMBER, DATE):
+        return value
+    if plain is bool and kind == CHECKBOX:
+        return value
     if kind in READ_ONLY:
         raise FeishuError(1254045, f"field {name} is read-only")
     ok = True
@@ -282,7 +304,16 @@ def _add_options(found: BitableField, names: list[str]) -> None:
     """Feishu adds an option that a write names and the field lacks."""
     prop = found.property = found.property or {"options": []}
     options = prop.setdefault("options", [])
+    cached = found.option_names
+    if (
+        cached is not None
+        and cached[0] is options
+        and cached[1] == len(options)
+        and all(name in cached[2] for name in names)
+    ):
+        return  # every option exists (the common case): no set rebuilt per value
     known = {o.get("name") for o in options}
+    found.option_names = (options, len(options), known)
     for name in names:
         if name not in known:
             options.append({"id": _new_id("opt"), "name": name, "color": len(options) % 10})
