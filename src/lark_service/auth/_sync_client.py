@@ -147,9 +147,7 @@ def device_card(
                 "tag": "div",
                 "text": {
                     "tag": "lark_md",
-                    "content": texts["device"].format(
-                        reason=lead, code=user_code, minutes=minutes
-                    ),
+                    "content": texts["device"].format(reason=lead, code=user_code, minutes=minutes),
                 },
             },
             {
@@ -584,9 +582,7 @@ class AuthClient(Resource):
                 _concurrency.blocking(
                     store.consume, session.state, self._pipeline.pool.clock()
                 )
-            outcome = {"expired_token": "expired", "access_denied": "denied"}.get(
-                str(kind), "used"
-            )
+            outcome = {"expired_token": "expired", "access_denied": "denied"}.get(str(kind), "used")
             instrumentation.emit(
                 "auth.authorization_failed", app.app_id, method="device", outcome=outcome
             )
