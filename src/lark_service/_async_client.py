@@ -18,7 +18,7 @@ from ._async_resource import AsyncResource
 from ._http import ApiResponse, TokenKind, async_make_http_client, make_timeout
 from ._options import RequestOptions
 from ._pacing import Pacer, PacingTable
-from ._paths import check_method, check_raw_path
+from ._paths import check_method, check_raw_path, path_id
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
 from .credentials import AsyncCredentialPool, TokenRecord, TokenStore, open_token_store
@@ -72,7 +72,13 @@ class AsyncLarkClient:
             settings=(settings, Settings, "a Settings"),
             retry=(retry, RetryPolicy, "a RetryPolicy"),
             pacing=(pacing, PacingTable, "a PacingTable"),
+            transport=(transport, httpx.AsyncBaseTransport, "an httpx transport"),
+            token_store=(token_store, TokenStore, "a TokenStore"),
         )
+        if clock is not None and not callable(clock):
+            raise errors.ValidationError(
+                "clock must be a function returning seconds", field="clock"
+            )
         for seconds in (timeout, connect_timeout):
             if seconds is not None:
                 RequestOptions(timeout=seconds)  # the per-call check of a number of seconds
@@ -300,6 +306,12 @@ def _check_arguments(**values: object) -> None:
             continue
         if not isinstance(value, str) or not value.strip():
             raise errors.ValidationError(f"{name} must be a non-empty string", field=name)
+        if len(value) > 2048 or (name == "app_id" and len(value) > 128):
+            raise errors.ValidationError(
+                f"{name} is too long ({len(value)} characters)", field=name
+            )
+        if name == "app_id":
+            path_id(value, "app_id")  # no '/', '..', control characters
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

@@ -227,6 +227,7 @@ class AsyncPipeline:
         sink: Sink | None = None,
     ) -> ApiResponse:
         method = check_method(method)
+        _check_body(params, data, files)
         policy = options.retry or self.retry
         url = app.base_url + path
         key = self._token_key(app, options)
@@ -524,8 +525,6 @@ def _build(
     timeout: httpx.Timeout,
 ) -> httpx.Request:
     """The request, or a ValidationError when the arguments cannot make one (nothing sent)."""
-    if files:
-        _check_files(files)
     try:
         return http.build_request(
             method,
@@ -560,6 +559,21 @@ def _downloaded(response: httpx.Response, request_id: str, value: Any) -> ApiRes
         headers=response.headers,
         value=value,
     )
+
+
+def _check_body(
+    params: Mapping[str, Any] | None,
+    data: Mapping[str, Any] | None,
+    files: Mapping[str, Any] | None,
+) -> None:
+    """Refuse request arguments httpx would reject or misread, before any token or request."""
+    for name, value in (("params", params), ("data", data), ("files", files)):
+        if value is not None and not isinstance(value, Mapping):
+            raise errors.ValidationError(
+                f"{name} must be a mapping, not {type(value).__name__}", field=name
+            )
+    if files:
+        _check_files(files)
 
 
 def _check_files(files: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ shared).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,7 +75,15 @@ class RequestOptions:
             values["headers"] = (*self.headers, *headers.items())
         if values.get("user") is not None and "token" not in values:
             values["token"] = "user"
-        return dataclasses.replace(self, **values)
+        if type(self) is not RequestOptions or not values.keys() <= _FIELDS:
+            return dataclasses.replace(self, **values)  # (TypeError for an unknown name)
+        # The per-call path (every request merges its app_id, pacing key...): copy the
+        # fields and check only the changed ones, not all of them again.
+        _check(self, values)
+        merged = object.__new__(RequestOptions)
+        merged.__dict__.update(self.__dict__)
+        merged.__dict__.update(values)
+        return merged
 
     @property
     def token_kind(self) -> TokenKind | None:
@@ -83,39 +92,64 @@ class RequestOptions:
 
 
 _TOKENS = ("tenant", "app", "user", None)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def _check(options: RequestOptions) -> None:
+_FIELDS = frozenset(f.name for f in dataclasses.fields(RequestOptions))
+
+
+def _check(options: RequestOptions, changed: Mapping[str, Any] | None = None) -> None:
     """Refuse option values of the wrong type now, with a ValidationError, rather than as an
-    untyped error deep in httpx or the token store (or silently, for a misspelt flag)."""
-    from ._retry import RetryPolicy
-    from .errors import ValidationError
+    untyped error deep in httpx or the token store (or silently, for a misspelt flag).
 
-    def bad(name: str, want: str, value: object) -> ValidationError:
-        shown = repr(value) if len(repr(value)) <= 60 else type(value).__name__
-        return ValidationError(f"{name} must be {want}, not {shown}", field=name)
-
+    ``changed``: check only these new values (``merge``); None: every field of ``options``.
+    """
+    values: Mapping[str, Any] = (
+        changed if changed is not None else {name: getattr(options, name) for name in _FIELDS}
+    )
     for name in ("app_id", "user", "pacing_key", "error_family"):
-        value = getattr(options, name)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise bad(name, "a non-empty string", value)
-    if options.token not in _TOKENS:
-        raise bad("token", "'tenant', 'app', 'user' or None", options.token)
-    if options.retry is not None and not isinstance(options.retry, RetryPolicy):
-        raise bad("retry", "a RetryPolicy (e.g. NO_RETRY)", options.retry)
-    timeout = options.timeout
+        value = values.get(name)
+        if value is not None and (type(value) is not str or not value.strip()):
+            if not isinstance(value, str) or not value.strip():
+                raise _bad(name, "a non-empty string", value)
+    if "token" in values and values["token"] not in _TOKENS:
+        raise _bad("token", "'tenant', 'app', 'user' or None", values["token"])
+    retry = values.get("retry")
+    if retry is not None:
+        from ._retry import RetryPolicy
+
+        if not isinstance(retry, RetryPolicy):
+            raise _bad("retry", "a RetryPolicy (e.g. NO_RETRY)", retry)
+    timeout = values.get("timeout")
     if timeout is not None and not isinstance(timeout, httpx.Timeout):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise bad("timeout", "a number of seconds", timeout)
+            raise _bad("timeout", "a number of seconds", timeout)
         if not 0 < timeout < float("inf"):
-            raise bad("timeout", "a positive, finite number of seconds", timeout)
+            raise _bad("timeout", "a positive, finite number of seconds", timeout)
     for name in ("idempotent", "pace"):
-        if not isinstance(getattr(options, name), bool):
-            raise bad(name, "True or False", getattr(options, name))
-    if not isinstance(options.headers, tuple) or not all(
-        isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
-        for pair in options.headers
-    ):
-        raise bad("headers", "a mapping of header names to strings", options.headers)
+        if name in values and not isinstance(values[name], bool):
+            raise _bad(name, "True or False", values[name])
+    if "headers" in values:
+        headers = values["headers"]
+        if not isinstance(headers, tuple) or not all(
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and all(isinstance(part, str) for part in pair)
+            for pair in headers
+        ):
+            raise _bad("headers", "a mapping of header names to strings", headers)
+
+
+def _bad(name: str, want: str, value: object) -> Exception:
+    from .errors import ValidationError
+
+    shown = repr(value) if len(repr(value)) <= 60 else type(value).__name__
+    return ValidationError(f"{name} must be {want}, not {shown}", field=name)
+    for header, value in options.headers:
+        if not _HEADER_NAME.fullmatch(header) or any(c in value for c in "\r\n\0"):
+            raise ValidationError(
+                f"header {header[:40]!r} is not a valid HTTP header (name or value)",
+                field="headers",
+            )
     if options.error_context is not None and not callable(options.error_context):
         raise bad("error_context", "a callable", options.error_context)

@@ -623,6 +623,7 @@ class DriveClient(Resource):
         """
         if not isinstance(name, str) or not name.strip() or len(name) > 256:
             raise errors.ValidationError("name must be 1 to 256 characters", field="name")
+        path_id(name.replace("/", "_"), "name")  # valid text, no control characters
         parent = (
             _node(folder_token, "folder_token")
             if folder_token is not None
@@ -1050,12 +1051,18 @@ def _save_target(
     if not isinstance(save_path, (str, os.PathLike)) or not os.fspath(save_path):
         raise errors.ValidationError("save_path must be a path", field="save_path")
     path = Path(save_path)
-    if path.is_dir():
-        return None, path.resolve()
-    parent = path.parent.resolve()
+    try:
+        if path.is_dir():
+            return None, path.resolve()
+        parent = path.parent.resolve()
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise errors.ValidationError(
+            f"save_path is not a usable path ({type(exc).__name__})", field="save_path"
+        ) from None
     if not parent.is_dir():
         raise errors.ValidationError(f"the directory {parent} does not exist", field="save_path")
-    if path.exists() and not overwrite:
+    if exists and not overwrite:
         raise errors.ValidationError(
             f"{path} exists; pass overwrite=True to replace it", field="save_path"
         )

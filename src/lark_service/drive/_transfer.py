@@ -122,10 +122,15 @@ class UploadSource:
             self.size = len(self._data)
         elif isinstance(source, (str, os.PathLike)):
             path = Path(source)
-            if not path.is_file():
-                raise ValidationError(f"{what} {str(source)!r} is not an existing file", field=what)
+            try:
+                is_file = path.is_file()
+                self.size = path.stat().st_size if is_file else 0
+            except (OSError, ValueError):  # a name too long, a NUL byte
+                is_file = False
+            if not is_file:
+                shown = str(source) if len(str(source)) <= 80 else str(source)[:77] + "..."
+                raise ValidationError(f"{what} {shown!r} is not an existing file", field=what)
             self._path = path
-            self.size = path.stat().st_size
             name = path.name
         elif hasattr(source, "read"):
             fh: Any = source

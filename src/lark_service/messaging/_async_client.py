@@ -577,9 +577,11 @@ class AsyncMessagingClient(AsyncResource):
                 "was sent",
                 field="receive_id_type",
             )
-        if isinstance(receive_ids, str):
+        if isinstance(receive_ids, str) or not isinstance(receive_ids, Iterable):
             raise errors.ValidationError(
-                "receive_ids must be a list of ids, not a single str", field="receive_ids"
+                "receive_ids must be a list of ids, not "
+                + ("a single str" if isinstance(receive_ids, str) else type(receive_ids).__name__),
+                field="receive_ids",
             )
         receivers = list(dict.fromkeys(receive_ids))
         if not receivers:
