@@ -78,11 +78,12 @@ def test_device_card_is_completed_by_the_listeners_background_poll(
     emu = env
     alice = emu.open_id("alice", APP)
     conn = LongConnection(
-        CallbackRouter(),
+        include_auth(CallbackRouter()),
         app_id=APP,
         app_secret=SECRET,
         base_url=emu.url,
         config=LongConnectionConfig(device_poll_tick=0.05),
+        server_config=ServerConfig(reply_wait=2.5),
     )
     with instrumentation.EventRecorder(prefix="auth.") as events:
         conn.start()
@@ -99,6 +100,14 @@ def test_device_card_is_completed_by_the_listeners_background_poll(
             assert _until(lambda: _authorized(emu, alice))
             assert [a.open_id for a in conn.device_poller.completed] == [alice]
             assert [a.method for a in conn.device_poller.completed] == ["device"]
+            # the button pressed after the poll finished it: the card says authorized
+            late = emu.click_card(
+                sent.message_id,
+                {"lark_service": DEVICE_CARD_VALUE},
+                user_id="alice",
+                transport="ws",
+            )
+            assert late["answer"]["toast"]["type"] == "success"
         finally:
             conn.stop()
     with LarkClient(APP, SECRET, base_url=emu.url) as client:

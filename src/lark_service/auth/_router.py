@@ -82,6 +82,17 @@ class _ClientHolder:
         return self.client
 
 
+async def _clicker_authorized(client: AsyncLarkClient, event: Any, app_id: str | None) -> bool:
+    open_id = getattr(getattr(event, "operator", None), "open_id", None)
+    if not isinstance(open_id, str) or not open_id:
+        return False
+    try:
+        status = await client.auth.status(open_id, app_id=app_id)
+    except errors.LarkError:
+        return False
+    return bool(status.authorized)
+
+
 async def _device_clicked(client: AsyncLarkClient, event: Any) -> Any:
     from ..callbacks.router import CardResponse, Toast
 
@@ -94,9 +105,13 @@ async def _device_clicked(client: AsyncLarkClient, event: Any) -> Any:
     try:
         done = await client.auth.complete_device_authorization(state, wait=False, app_id=app_id)
     except errors.AuthSessionExpiredError as exc:
-        return CardResponse(
-            toast=Toast(card_text("failed", why=exc.msg), "warning"),
-        )
+        if await _clicker_authorized(client, event, app_id):  # e.g. the listener's poll did it
+            text = card_text("ok")
+            return CardResponse(
+                toast=Toast(text, "success"),
+                card=device_result_card(text, app_name=app_id or ""),
+            )
+        return CardResponse(toast=Toast(card_text("failed", why=exc.msg), "warning"))
     except errors.LarkError as exc:
         logger.info("a device authorization check failed: %s", exc.msg)
         return Toast(card_text("failed", why=exc.msg), "error")
