@@ -320,6 +320,11 @@ CLI_PHRASES: list[tuple[re.Pattern[str], _Replacement]] = [
     (re.compile(r"\bcard dict\b"), "card JSON"),
     # A command is its own process: advice about sharing a client across fork() is moot.
     (re.compile(r",? and never share a client's connections across fork\(\)"), ""),
+    (
+        re.compile(r"client\.auth\.send_auth_card\([^)]*\)"),
+        "a new consent link: `lark-service auth url --user OPEN_ID`",
+    ),
+    (re.compile(r"client\.auth\.status\([^)]*\)"), "`lark-service auth status OPEN_ID`"),
     (re.compile(r"\buse_app\([^)]*\)"), "--app-id"),
     (re.compile(r"\bwith_options\([^)]*\)"), "the LARK_* settings"),
 ]
