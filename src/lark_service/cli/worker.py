@@ -62,6 +62,13 @@ _DEFAULT_DELAYS = ",".join(f"{d:g}" for d in DEFAULT_RETRY_SCHEDULE.delays)
     help="Serve Prometheus /metrics on this port (needs the metrics extra; binds "
     "LARK_METRICS_HOST, default 0.0.0.0).",
 )
+@click.option(
+    "--auth-routes/--no-auth-routes",
+    default=True,
+    show_default=True,
+    help="Handle the user-OAuth callbacks too (as `serve` does): the revocation event and the "
+    "device card's button, which reach the worker with the RabbitMQ dispatcher.",
+)
 @click.option("--log-level", default=None, help="Log level (default LARK_LOG_LEVEL).")
 @user_errors
 def worker(
@@ -77,6 +84,7 @@ def worker(
     database_url: str | None,
     ready_file: Path | None,
     metrics_port: int | None,
+    auth_routes: bool,
     log_level: str | None,
 ) -> None:
     """Run handlers for callbacks queued by `lark-service serve` with the RabbitMQ dispatcher.
@@ -99,6 +107,10 @@ def worker(
 
         start_metrics_server(metrics_port)
     router = load_routers(handlers)
+    if auth_routes:
+        from ..auth import include_auth
+
+        router = include_auth(router)
     topology = RabbitTopology(
         exchange=exchange,
         queue=queue,
