@@ -109,9 +109,8 @@ def _check(options: RequestOptions, changed: Mapping[str, Any] | None = None) ->
     )
     for name in ("app_id", "user", "pacing_key", "error_family"):
         value = values.get(name)
-        if value is not None and (type(value) is not str or not value.strip()):
-            if not isinstance(value, str) or not value.strip():
-                raise _bad(name, "a non-empty string", value)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise _bad(name, "a non-empty string", value)
     if "token" in values and values["token"] not in _TOKENS:
         raise _bad("token", "'tenant', 'app', 'user' or None", values["token"])
     retry = values.get("retry")
@@ -138,6 +137,17 @@ def _check(options: RequestOptions, changed: Mapping[str, Any] | None = None) ->
             for pair in headers
         ):
             raise _bad("headers", "a mapping of header names to strings", headers)
+        for header, value in headers:
+            if not _HEADER_NAME.fullmatch(header) or any(c in value for c in "\r\n\0"):
+                from .errors import ValidationError
+
+                raise ValidationError(
+                    f"header {header[:40]!r} is not a valid HTTP header (name or value)",
+                    field="headers",
+                )
+    context = values.get("error_context")
+    if context is not None and not callable(context):
+        raise _bad("error_context", "a callable", context)
 
 
 def _bad(name: str, want: str, value: object) -> Exception:
@@ -145,11 +155,3 @@ def _bad(name: str, want: str, value: object) -> Exception:
 
     shown = repr(value) if len(repr(value)) <= 60 else type(value).__name__
     return ValidationError(f"{name} must be {want}, not {shown}", field=name)
-    for header, value in options.headers:
-        if not _HEADER_NAME.fullmatch(header) or any(c in value for c in "\r\n\0"):
-            raise ValidationError(
-                f"header {header[:40]!r} is not a valid HTTP header (name or value)",
-                field="headers",
-            )
-    if options.error_context is not None and not callable(options.error_context):
-        raise bad("error_context", "a callable", options.error_context)

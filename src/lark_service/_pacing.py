@@ -375,7 +375,7 @@ _DEFAULT_ROUTE = PacingRoute(DEFAULT_FAMILY, None)
 class PacingTable:
     """Families' limits plus the rules that classify requests into families (immutable)."""
 
-    __slots__ = ("_by_service", "_limits", "_rules")
+    __slots__ = ("_by_service", "_limits", "_routes", "_rules")
 
     def __init__(
         self,
@@ -389,6 +389,9 @@ class PacingTable:
         for rule in self._rules:
             by_service.setdefault(rule.service, []).append(rule)
         self._by_service = {name: tuple(rules) for name, rules in by_service.items()}
+        self._routes: dict[tuple[str, str], PacingRoute | None] = {}
+        """(method, path) -> the matching rule's route (None: no rule): a call's route is
+        looked up on every request, and most calls repeat a few paths."""
 
     @classmethod
     def default(cls) -> PacingTable:
@@ -478,9 +481,24 @@ class PacingTable:
         """The family and key of ``method path`` (``/open-apis/...``, no query string): the
         key from the path where a rule names one, else ``pacing_key`` when the family has a
         per-key limit."""
+        cache_key = (method, path)
+        try:
+            found = self._routes[cache_key]
+        except KeyError:
+            found = self._match(method, path)
+            if len(self._routes) >= _ROUTE_CACHE:
+                self._routes.clear()  # paths with ids: keep the cache bounded
+            self._routes[cache_key] = found
+        if found is None:
+            return _DEFAULT_ROUTE
+        if found.key is None and pacing_key is not None:
+            return PacingRoute(found.family, pacing_key)
+        return found
+
+    def _match(self, method: str, path: str) -> PacingRoute | None:
         rules = self._by_service.get(_service(path))
         if rules is None:
-            return _DEFAULT_ROUTE
+            return None
         method = method.upper()
         query = path.find("?")
         if query != -1:
@@ -488,10 +506,8 @@ class PacingTable:
         for rule in rules:
             found = rule.match(method, path)
             if found is not None:
-                if found.key is None and pacing_key is not None:
-                    return PacingRoute(found.family, pacing_key)
                 return found
-        return _DEFAULT_ROUTE
+        return None
 
     def family_of(self, method: str, path: str) -> str:
         """The endpoint family of ``method path`` (``default`` when no rule matches)."""
@@ -502,6 +518,7 @@ class PacingTable:
         return f"PacingTable(paced={paced}, rules={len(self._rules)})"
 
 
+_ROUTE_CACHE = 4096
 _DEFAULT_TABLE = PacingTable()
 
 

@@ -10,6 +10,7 @@ and percent-encodes the rest. :func:`check_raw_path` does the same for the escap
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import string
@@ -97,6 +98,11 @@ def route_of(path: str) -> str:
     template = getattr(path, "template", None)
     if isinstance(template, str):
         return template
+    return _template_of(str(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_of(path: str) -> str:
     return "/".join(s if not s or _STATIC.fullmatch(s) else "{id}" for s in path.split("/"))
 
 

@@ -52,3 +52,24 @@ def test_calls_over_the_rate_are_still_capped_per_second() -> None:
     for i in range(len(sent)):
         in_window = sum(1 for t in sent[i:] if t < sent[i] + 1.0)
         assert in_window <= limit
+
+
+def test_route_lookups_are_cached_and_still_take_the_calls_key() -> None:
+    table = PacingTable.default()
+    path = "/open-apis/im/v1/messages"
+    first = table.route("POST", path, "ou_a")
+    again = table.route("POST", path, "ou_b")  # cached rule, this call's key
+    assert (first.family, first.key) == ("im.send", "ou_a")
+    assert (again.family, again.key) == ("im.send", "ou_b")
+    assert table.route("GET", "/open-apis/nothing/v1/x").family == "default"
+    assert table.route("GET", "/open-apis/nothing/v1/x").family == "default"
+
+
+def test_route_cache_stays_bounded() -> None:
+    from lark_service import _pacing
+
+    table = PacingTable.default()
+    for n in range(_pacing._ROUTE_CACHE + 10):
+        table.route("POST", f"/open-apis/im/v1/messages/om_{n}/reply")
+    assert len(table._routes) <= _pacing._ROUTE_CACHE
+    assert table.route("POST", "/open-apis/im/v1/messages/om_1/reply", "oc_1").key == "oc_1"
