@@ -13,12 +13,13 @@ import httpx
 
 from . import errors
 from ._app import AppCredentials, AppResolver, AppSource
+from ._args import check_arguments, check_types, require_h2, token_kind
 from ._async_pipeline import AsyncPipeline
 from ._async_resource import AsyncResource
 from ._http import ApiResponse, TokenKind, async_make_http_client, make_timeout
 from ._options import RequestOptions
 from ._pacing import Pacer, PacingTable
-from ._paths import check_method, check_raw_path, path_id
+from ._paths import check_method, check_raw_path
 from ._retry import RetryPolicy
 from .config import Settings, get_settings
 from .credentials import AsyncCredentialPool, TokenRecord, TokenStore, open_token_store
@@ -67,8 +68,8 @@ class AsyncLarkClient:
         pacing: PacingTable | None = None,
         clock: Clock | None = None,
     ) -> None:
-        _check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
-        _check_types(
+        check_arguments(app_id=app_id, app_secret=app_secret, base_url=base_url, proxy=proxy)
+        check_types(
             settings=(settings, Settings, "a Settings"),
             retry=(retry, RetryPolicy, "a RetryPolicy"),
             pacing=(pacing, PacingTable, "a PacingTable"),
@@ -93,7 +94,7 @@ class AsyncLarkClient:
         self.retry = retry or RetryPolicy(max_retries=self.settings.max_retries)
         use_http2 = self.settings.http2 if http2 is None else http2
         if use_http2:
-            _require_h2()
+            require_h2()
         self._timeout = make_timeout(
             connect_timeout or self.settings.connect_timeout, timeout or self.settings.read_timeout
         )
@@ -216,7 +217,7 @@ class AsyncLarkClient:
         resolution and ``InvalidCredentialsError``.
         """
         return await self._pipeline.get_token(
-            await self._pipeline.resolve_app(app_id), _token_kind(kind)
+            await self._pipeline.resolve_app(app_id), token_kind(kind)
         )
 
     async def check_credentials(
@@ -228,7 +229,7 @@ class AsyncLarkClient:
         ``InvalidCredentialsError`` for a wrong secret, ``AppDisabledError`` for a disabled app.
         """
         return await self._pipeline.fetch_token(
-            await self._pipeline.resolve_app(app_id), _token_kind(kind)
+            await self._pipeline.resolve_app(app_id), token_kind(kind)
         )
 
     async def request(
@@ -288,59 +289,3 @@ class AsyncLarkClient:
 
 # True here, False in the generated sync twin (whose resources' _request is a plain function)
 _IS_ASYNC = inspect.iscoroutinefunction(AsyncResource._request)
-
-
-def _check_types(**values: tuple[object, type, str]) -> None:
-    for name, (value, kind, want) in values.items():
-        if value is not None and not isinstance(value, kind):
-            raise errors.ValidationError(
-                f"{name} must be {want}, not {type(value).__name__}", field=name
-            )
-
-
-def _check_arguments(**values: object) -> None:
-    """Refuse arguments that would fail later with an untyped error (a secret that is not a
-    str, a base URL httpx cannot parse): a ValidationError now, before anything is sent."""
-    for name, value in values.items():
-        if value is None:
-            continue
-        if not isinstance(value, str) or not value.strip():
-            raise errors.ValidationError(f"{name} must be a non-empty string", field=name)
-        if len(value) > 2048 or (name == "app_id" and len(value) > 128):
-            raise errors.ValidationError(
-                f"{name} is too long ({len(value)} characters)", field=name
-            )
-        if name == "app_id":
-            path_id(value, "app_id")  # no '/', '..', control characters
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise errors.ValidationError(f"{name} is not valid Unicode text", field=name) from None
-        if name in ("base_url", "proxy"):
-            try:
-                url = httpx.URL(value)
-            except (httpx.InvalidURL, ValueError, TypeError):
-                url = None
-            schemes = (
-                ("http", "https", "socks5", "socks5h") if name == "proxy" else ("http", "https")
-            )
-            if url is None or url.scheme not in schemes or not url.host:
-                raise errors.ValidationError(
-                    f"{name} must be an http(s) URL such as https://open.feishu.cn",
-                    field=name,
-                )
-
-
-def _token_kind(kind: str) -> TokenKind:
-    if kind not in ("tenant", "app"):
-        raise errors.ValidationError(f"kind must be 'tenant' or 'app', not {kind!r}", field="kind")
-    return kind  # type: ignore[return-value]
-
-
-def _require_h2() -> None:
-    try:
-        import h2  # noqa: F401
-    except ImportError as exc:
-        raise errors.ConfigError(
-            "HTTP/2 needs the h2 package", hint="pip install 'lark-service[http2]'"
-        ) from exc

@@ -22,7 +22,17 @@ import httpx
 
 from . import _concurrency, errors, instrumentation
 from ._app import AppCredentials, AppResolver
-from ._http import ApiResponse, TokenKind, parse_response, transport_error
+from ._http import (
+    ApiResponse,
+    TokenKind,
+    build_request,
+    check_body,
+    downloaded_response,
+    emit_finished,
+    is_download,
+    parse_response,
+    transport_error,
+)
 from ._options import RequestOptions
 from ._pacing import Pacer, PacingRoute
 from ._paths import check_method, route_of
@@ -227,7 +237,7 @@ class AsyncPipeline:
         sink: Sink | None = None,
     ) -> ApiResponse:
         method = check_method(method)
-        _check_body(params, data, files)
+        check_body(params, data, files)
         policy = options.retry or self.retry
         url = app.base_url + path
         key = self._token_key(app, options)
@@ -296,11 +306,11 @@ class AsyncPipeline:
             if key is not None:
                 token_value = await self.pool.get_token(key, lambda k: self._fetch_token(app, k))
                 request_headers["Authorization"] = "Bearer " + token_value
-            request = _build(
+            request = build_request(
                 self.http, method, url, params, json, data, files, request_headers, send_timeout
             )
             observed = instrumentation.enabled()
-            if observed:
+            if observed and instrumentation.wanted("request.started"):
                 instrumentation.emit(
                     "request.started",
                     app.app_id,
@@ -339,10 +349,14 @@ class AsyncPipeline:
                 else:
                     result.attempts = attempt
                     if observed:
-                        _finished(app, method, path, family, request_id, attempt, started, response)
+                        emit_finished(
+                            app.app_id, method, path, family, request_id, attempt, started, response
+                        )
                     return result
             if observed:
-                _finished(app, method, path, family, request_id, attempt, started, response, error)
+                emit_finished(
+                    app.app_id, method, path, family, request_id, attempt, started, response, error
+                )
 
             if (
                 isinstance(error, errors.TokenInvalidError)
@@ -408,8 +422,8 @@ class AsyncPipeline:
             return await self.http.send(request), None
         response = await self.http.send(request, stream=True)
         try:
-            if _is_download(response):
-                return response, _downloaded(response, request_id, await sink(response))
+            if is_download(response):
+                return response, downloaded_response(response, request_id, await sink(response))
             await response.aread()
             return response, None
         finally:
@@ -511,113 +525,6 @@ class AsyncPipeline:
 
 
 _NO_TOKEN = RequestOptions(token=None)
-
-
-def _build(
-    http: httpx.AsyncClient,
-    method: str,
-    url: str,
-    params: Mapping[str, Any] | None,
-    json: Any,
-    data: Mapping[str, Any] | None,
-    files: Mapping[str, Any] | None,
-    headers: dict[str, str],
-    timeout: httpx.Timeout,
-) -> httpx.Request:
-    """The request, or a ValidationError when the arguments cannot make one (nothing sent)."""
-    try:
-        return http.build_request(
-            method,
-            url,
-            params=params,
-            json=json,
-            data=data,
-            files=files,
-            headers=headers,
-            timeout=timeout,
-        )
-    except (httpx.InvalidURL, UnicodeError, TypeError, ValueError, AttributeError) as exc:
-        raise errors.ValidationError(
-            f"the request cannot be encoded: {type(exc).__name__}: {str(exc)[:200]}",
-            hint="Check the ids, params, headers and body: text must be valid Unicode "
-            "(no lone surrogates) and JSON-serialisable.",
-        ) from None
-
-
-def _is_download(response: httpx.Response) -> bool:
-    return 200 <= response.status_code < 300 and "application/json" not in response.headers.get(
-        "content-type", ""
-    )
-
-
-def _downloaded(response: httpx.Response, request_id: str, value: Any) -> ApiResponse:
-    return ApiResponse(
-        http_status=response.status_code,
-        data={},
-        request_id=request_id,
-        log_id=response.headers.get("x-tt-logid"),
-        headers=response.headers,
-        value=value,
-    )
-
-
-def _check_body(
-    params: Mapping[str, Any] | None,
-    data: Mapping[str, Any] | None,
-    files: Mapping[str, Any] | None,
-) -> None:
-    """Refuse request arguments httpx would reject or misread, before any token or request."""
-    for name, value in (("params", params), ("data", data), ("files", files)):
-        if value is not None and not isinstance(value, Mapping):
-            raise errors.ValidationError(
-                f"{name} must be a mapping, not {type(value).__name__}", field=name
-            )
-    if files:
-        _check_files(files)
-
-
-def _check_files(files: Mapping[str, Any]) -> None:
-    """Multipart parts are read while sending: refuse what cannot be read now."""
-
-    def readable(content: object) -> bool:
-        return isinstance(content, (bytes, bytearray, str)) or hasattr(content, "read")
-
-    for name, part in files.items():
-        content = part[1] if isinstance(part, tuple) and len(part) >= 2 else part
-        if not readable(content):
-            raise errors.ValidationError(
-                f"files[{name!r}] must be bytes, a binary file or (file_name, bytes[, type]), "
-                f"not {type(content).__name__}",
-                field="files",
-            )
-
-
-def _finished(
-    app: AppCredentials,
-    method: str,
-    path: str,
-    family: str,
-    request_id: str,
-    attempt: int,
-    started: float,
-    response: httpx.Response | None,
-    error: errors.LarkError | None = None,
-) -> None:
-    instrumentation.emit(
-        "request.finished",
-        app.app_id,
-        method=method,
-        path=path,
-        family=family,
-        attempt=attempt,
-        request_id=request_id,
-        status=response.status_code if response is not None else None,
-        code=(error.code if error is not None else 0),
-        outcome="ok" if error is None else type(error).__name__,
-        error_msg=error.msg if error is not None else None,
-        duration=time.perf_counter() - started,
-        log_id=response.headers.get("x-tt-logid") if response is not None else None,
-    )
 
 
 _FORK_SAFE: weakref.WeakSet[AsyncPipeline] = weakref.WeakSet()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from . import errors
+from . import errors, instrumentation
 from ._options import TokenKind
 from ._version import __version__
 
@@ -16,6 +18,12 @@ __all__ = [
     "ApiResponse",
     "TokenKind",
     "async_make_http_client",
+    "build_request",
+    "check_body",
+    "check_files",
+    "downloaded_response",
+    "emit_finished",
+    "is_download",
     "make_http_client",
     "make_timeout",
     "parse_response",
@@ -262,4 +270,115 @@ def error_for(
         log_id=log_id,
         retry_after=retry_after(response.headers),
         family=family,
+    )
+
+
+# -- pure pieces of the pipeline (shared by the async source and its sync twin) -------------
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient,
+    method: str,
+    url: str,
+    params: Mapping[str, Any] | None,
+    json: Any,
+    data: Mapping[str, Any] | None,
+    files: Mapping[str, Any] | None,
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    """The request, or a ValidationError when the arguments cannot make one (nothing sent)."""
+    try:
+        return http.build_request(
+            method,
+            url,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=headers,
+            timeout=timeout,
+        )
+    except (httpx.InvalidURL, UnicodeError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.ValidationError(
+            f"the request cannot be encoded: {type(exc).__name__}: {str(exc)[:200]}",
+            hint="Check the ids, params, headers and body: text must be valid Unicode "
+            "(no lone surrogates) and JSON-serialisable.",
+        ) from None
+
+
+def is_download(response: httpx.Response) -> bool:
+    return 200 <= response.status_code < 300 and "application/json" not in response.headers.get(
+        "content-type", ""
+    )
+
+
+def downloaded_response(response: httpx.Response, request_id: str, value: Any) -> ApiResponse:
+    return ApiResponse(
+        http_status=response.status_code,
+        data={},
+        request_id=request_id,
+        log_id=response.headers.get("x-tt-logid"),
+        headers=response.headers,
+        value=value,
+    )
+
+
+def check_body(
+    params: Mapping[str, Any] | None,
+    data: Mapping[str, Any] | None,
+    files: Mapping[str, Any] | None,
+) -> None:
+    """Refuse request arguments httpx would reject or misread, before any token or request."""
+    for name, value in (("params", params), ("data", data), ("files", files)):
+        if value is not None and not isinstance(value, Mapping):
+            raise errors.ValidationError(
+                f"{name} must be a mapping, not {type(value).__name__}", field=name
+            )
+    if files:
+        check_files(files)
+
+
+def check_files(files: Mapping[str, Any]) -> None:
+    """Multipart parts are read while sending: refuse what cannot be read now."""
+
+    def readable(content: object) -> bool:
+        return isinstance(content, (bytes, bytearray, str)) or hasattr(content, "read")
+
+    for name, part in files.items():
+        content = part[1] if isinstance(part, tuple) and len(part) >= 2 else part
+        if not readable(content):
+            raise errors.ValidationError(
+                f"files[{name!r}] must be bytes, a binary file or (file_name, bytes[, type]), "
+                f"not {type(content).__name__}",
+                field="files",
+            )
+
+
+def emit_finished(
+    app_id: str,
+    method: str,
+    path: str,
+    family: str,
+    request_id: str,
+    attempt: int,
+    started: float,
+    response: httpx.Response | None,
+    error: errors.LarkError | None = None,
+) -> None:
+    """The ``request.finished`` event of one attempt."""
+    instrumentation.emit(
+        "request.finished",
+        app_id,
+        method=method,
+        path=path,
+        family=family,
+        attempt=attempt,
+        request_id=request_id,
+        status=response.status_code if response is not None else None,
+        code=(error.code if error is not None else 0),
+        outcome="ok" if error is None else type(error).__name__,
+        error_msg=error.msg if error is not None else None,
+        duration=time.perf_counter() - started,
+        log_id=response.headers.get("x-tt-logid") if response is not None else None,
     )
