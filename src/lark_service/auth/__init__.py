@@ -4,7 +4,8 @@ tokens refreshed with their single-use refresh tokens rotated safely across a fl
 See ``docs/auth.md``.
 """
 
-from ._async_client import DEVICE_CARD_VALUE, REVOKED_EVENT, AsyncAuthClient, auth_card, device_card
+from ._async_client import AsyncAuthClient
+from ._helpers import DEVICE_CARD_VALUE, REVOKED_EVENT, auth_card, device_card
 from ._oauth import DEFAULT_SCOPES, SESSION_TTL, accounts_url, code_challenge
 from ._router import include_auth
 from ._sync_client import AuthClient

@@ -25,6 +25,7 @@ from .._options import RequestOptions
 from ..credentials import TokenKey, TokenRecord
 from ..logging import get_logger
 from . import _oauth
+from ._helpers import DEVICE_MARK, device_secret, user_key
 from ._sessions import AuthSession, SessionStore, store_for
 from .models import AuthorizationURL
 
@@ -46,23 +47,6 @@ logger = get_logger("lark_service.auth")
 
 _NEVER = "the user must authorize the app first (user OAuth)"
 _TOKEN_OPTIONS = RequestOptions(token=None, idempotent=False, error_family="authen.oauth")
-
-DEVICE_MARK = "urn:lark-service:device-card"
-"""The ``redirect_uri`` of a device authorization sent by card (no redirect happens): the
-session store lists these for the listeners' background poll. Its verifier column holds the
-device code and the poll interval (encrypted), see :func:`device_secret`."""
-
-
-def device_secret(device_code: str, interval: int | float) -> str:
-    """What a device-card session keeps in its (encrypted) verifier column."""
-    import json
-
-    return json.dumps({"device_code": device_code, "interval": interval})
-
-
-def user_key(app: AppCredentials, open_id: str) -> TokenKey:
-    """The pool key of ``open_id``'s token for ``app`` (the one ``as_user`` uses)."""
-    return TokenKey(app.app_id, app.fingerprint, "user", open_id)
 
 
 def session_store(pipeline: AsyncPipeline) -> SessionStore:

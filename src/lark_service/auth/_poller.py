@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from ..logging import get_logger
-from ._async_client import _device_parts
+from ._helpers import _device_parts
 from .models import Authorized
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..logging import get_logger
-from ._async_client import DEVICE_CARD_VALUE, REVOKED_EVENT, card_text, device_result_card
+from ._helpers import DEVICE_CARD_VALUE, REVOKED_EVENT, card_text, device_result_card
 
 if TYPE_CHECKING:
     from .._async_client import AsyncLarkClient
