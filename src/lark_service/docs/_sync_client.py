@@ -15,12 +15,12 @@ from typing import Any
 
 from .. import errors
 from .._sync_resource import Resource
-from .._http import ApiResponse
 from .._options import RequestOptions
 from .._paths import api_path, path_id
 from ._build import PAGE_SIZE, Chunk, check_blocks, check_index, check_revision, plan_chunks
 from ._errors import docx_context
 from ._find import BlockQuery, match_blocks
+from ._helpers import ProgressCallback, _block, _document_data, _revision
 from ._update import update_request
 from .blocks import Media, NewBlock
 from .markdown import blocks_to_markdown, markdown_to_blocks
@@ -31,9 +31,6 @@ __all__ = ["DocsClient", "ProgressCallback"]
 _DOCS = "/open-apis/docx/v1/documents"
 _DOC = _DOCS + "/{document_id}"
 _BLOCK = _DOC + "/blocks/{block_id}"
-
-ProgressCallback = Callable[[int, int], None]
-"""``on_progress(blocks_done, blocks_total)``, called after each call of an append."""
 
 
 class DocsClient(Resource):
@@ -386,29 +383,3 @@ class DocsClient(Resource):
 
     def _doc_opts(self, app_id: str | None, document_id: str, revision: int = -1) -> RequestOptions:
         return self._opts(app_id=app_id, error_context=docx_context(document_id, revision))
-
-
-def _document_data(response: ApiResponse) -> dict[str, Any]:
-    document = response.data.get("document")
-    return dict(document) if isinstance(document, Mapping) else dict(response.data)
-
-
-def _block(response: ApiResponse, item: dict[str, Any]) -> Block:
-    try:
-        return Block.model_validate(item)
-    except Exception as exc:
-        raise errors.ServerError(
-            f"Feishu's block does not fit Block: {exc}",
-            request_id=response.request_id,
-            log_id=response.log_id,
-            retryable=False,
-        ) from exc
-
-
-def _revision(response: ApiResponse) -> int | None:
-    value = response.data.get("document_revision_id")
-    return (
-        int(value)
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit())
-        else None
-    )
