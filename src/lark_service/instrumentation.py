@@ -107,6 +107,7 @@ __all__ = [
     "subscribe",
     "subscribed",
     "unsubscribe",
+    "wanted",
 ]
 
 
@@ -130,12 +131,26 @@ Subscriber = Callable[[Event], None]
 
 
 class _Hub:
-    __slots__ = ("failed", "lock", "subscribers")
+    __slots__ = ("failed", "lock", "names", "subscribers")
 
     def __init__(self) -> None:
         self.subscribers: tuple[Subscriber, ...] = ()
+        self.names: frozenset[str] | None = frozenset()
+        """The event names some subscriber handles; None: some subscriber takes every name."""
         self.lock = threading.Lock()
         self.failed: set[int] = set()
+
+    def update(self, subscribers: tuple[Subscriber, ...]) -> None:
+        names: set[str] | None = set()
+        for subscriber in subscribers:
+            declared = getattr(subscriber, "event_names", None)
+            if declared is None or names is None:
+                names = None
+            else:
+                names.update(declared)
+        # one assignment each: emitters read them without the lock
+        self.names = frozenset(names) if names is not None else None
+        self.subscribers = subscribers
 
 
 _hub = _Hub()
@@ -146,17 +161,23 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
 
     Subscribers run synchronously in the thread (or event loop) that emitted: keep them quick
     and never block. Subscribing the same callable twice is a no-op.
+
+    A subscriber that handles only some events may say which with an ``event_names``
+    attribute (a set of names, read when it subscribes): an event no subscriber handles is
+    then not built at all (the logging subscriber takes only ``request.finished`` and
+    ``request.retried``). It is a hint, not a filter: an event another subscriber handles
+    reaches every subscriber, so ignore names you do not handle.
     """
     with _hub.lock:
         if subscriber not in _hub.subscribers:
-            _hub.subscribers = (*_hub.subscribers, subscriber)
+            _hub.update((*_hub.subscribers, subscriber))
     return subscriber
 
 
 def unsubscribe(subscriber: Subscriber) -> None:
     """Stop calling ``subscriber`` (no error when it was not subscribed)."""
     with _hub.lock:
-        _hub.subscribers = tuple(s for s in _hub.subscribers if s != subscriber)
+        _hub.update(tuple(s for s in _hub.subscribers if s != subscriber))
 
 
 @contextlib.contextmanager
@@ -174,11 +195,21 @@ def enabled() -> bool:
     return bool(_hub.subscribers)
 
 
+def wanted(name: str) -> bool:
+    """Whether some subscriber handles events called ``name`` (see :func:`subscribe`'s
+    ``event_names``): emitters skip building an event's fields when not."""
+    names = _hub.names
+    return names is None or name in names
+
+
 def emit(name: str, app_id: str | None = None, **fields: Any) -> None:
     """Tell every subscriber that ``name`` happened. Never raises."""
     subscribers = _hub.subscribers
     if not subscribers:
         return
+    names = _hub.names
+    if names is not None and name not in names:
+        return  # every subscriber declared it does not handle this name
     event = Event(name, app_id, fields, time.time())
     for subscriber in subscribers:
         try:
