@@ -25,8 +25,8 @@ from .._options import RequestOptions
 from ..credentials import TokenKey, TokenRecord
 from ..logging import get_logger
 from . import _oauth
-from ._helpers import DEVICE_MARK, device_secret, user_key
-from ._sessions import AuthSession, SessionStore, store_for
+from ._helpers import DEVICE_MARK, device_secret, session_store, user_key
+from ._sessions import AuthSession
 from .models import AuthorizationURL
 
 if TYPE_CHECKING:
@@ -47,11 +47,6 @@ logger = get_logger("lark_service.auth")
 
 _NEVER = "the user must authorize the app first (user OAuth)"
 _TOKEN_OPTIONS = RequestOptions(token=None, idempotent=False, error_family="authen.oauth")
-
-
-def session_store(pipeline: AsyncPipeline) -> SessionStore:
-    """The pipeline's authorization-session store (next to its token store)."""
-    return pipeline.shared("auth.sessions", lambda: store_for(pipeline.pool.store))
 
 
 async def token_request(

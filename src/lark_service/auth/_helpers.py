@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..credentials import TokenKey, TokenRecord
-from ._sessions import AuthSession
+from ._sessions import AuthSession, SessionStore, store_for
 from .models import AuthStatus
 
 if TYPE_CHECKING:
     from .._app import AppCredentials
+    from .._async_pipeline import AsyncPipeline
+    from .._sync_pipeline import Pipeline
 
 DEVICE_MARK = "urn:lark-service:device-card"
 """The ``redirect_uri`` of a device authorization sent by card (no redirect happens): the
@@ -214,3 +216,8 @@ def _new_id() -> str:
     import uuid
 
     return str(uuid.uuid4())
+
+
+def session_store(pipeline: AsyncPipeline | Pipeline) -> SessionStore:
+    """The pipeline's authorization-session store (next to its token store)."""
+    return pipeline.shared("auth.sessions", lambda: store_for(pipeline.pool.store))
