@@ -39,6 +39,7 @@ from .._paths import api_path
 from ._helpers import (
     _MERGE_TYPES,
     _OBJECT_KEYS,
+    _OBJECT_KINDS,
     _TOO_LARGE_REQUEST,
     _TOO_LARGE_RESPONSE,
     MAX_DIMENSION_CHANGE,
@@ -1003,15 +1004,7 @@ class AsyncSheetsClient(AsyncResource):
         body: dict[str, Any] = {"range": target.text}
         if name is not None:
             body["filter_view_name"] = _view_name(name)
-        if filter_view_id is not None:
-            body["filter_view_id"] = _object_id(filter_view_id, "filter_view_id")
-        return await self._object(
-            FilterView,
-            "POST",
-            self._sheet_path(spreadsheet_token, target.sheet, "/filter_views"),
-            options=self._opts(idempotent=filter_view_id is not None),
-            json=body,
-        )
+        return await self._create(FilterView, spreadsheet_token, target, body, filter_view_id)
 
     async def get_filter_view(
         self, spreadsheet_token: str, sheet: str, filter_view_id: str
@@ -1028,9 +1021,7 @@ class AsyncSheetsClient(AsyncResource):
 
         ``GET .../sheets/:sheet_id/filter_views/query``. Raises NotFoundError.
         """
-        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
-        path = self._sheet_path(spreadsheet_token, sheet_id, "/filter_views/query")
-        return await self._objects(FilterView, path)
+        return await self._sheet_objects(FilterView, spreadsheet_token, sheet)
 
     async def update_filter_view(
         self,
@@ -1170,15 +1161,7 @@ class AsyncSheetsClient(AsyncResource):
         target = await self._cell(spreadsheet_token, cell)
         body: dict[str, Any] = {"float_image_token": image_token, "range": target.text}
         body.update(_image_geometry(width, height, offset_x, offset_y))
-        if float_image_id is not None:
-            body["float_image_id"] = _object_id(float_image_id, "float_image_id")
-        return await self._object(
-            FloatImage,
-            "POST",
-            self._sheet_path(spreadsheet_token, target.sheet, "/float_images"),
-            options=self._opts(idempotent=float_image_id is not None),
-            json=body,
-        )
+        return await self._create(FloatImage, spreadsheet_token, target, body, float_image_id)
 
     async def get_float_image(
         self, spreadsheet_token: str, sheet: str, float_image_id: str
@@ -1195,9 +1178,7 @@ class AsyncSheetsClient(AsyncResource):
 
         ``GET .../sheets/:sheet_id/float_images/query``. Raises NotFoundError.
         """
-        sheet_id = await self._sheet_id(spreadsheet_token, sheet)
-        path = self._sheet_path(spreadsheet_token, sheet_id, "/float_images/query")
-        return await self._objects(FloatImage, path)
+        return await self._sheet_objects(FloatImage, spreadsheet_token, sheet)
 
     async def update_float_image(
         self,
@@ -1243,6 +1224,32 @@ class AsyncSheetsClient(AsyncResource):
         answers it under ``data.filter_view`` / ``data.condition`` / ``data.float_image``."""
         response = await self._request(method, path, **kwargs)
         return model.from_response(response, dict(response.data.get(_OBJECT_KEYS[model]) or {}))
+
+    async def _create(
+        self,
+        model: type[_Object],
+        token: str,
+        target: SheetRange,
+        body: dict[str, Any],
+        object_id: str | None,
+    ) -> _Object:
+        """Create a filter view or float image; a caller-chosen id makes the POST retryable."""
+        kind = _OBJECT_KINDS[model]
+        if object_id is not None:
+            body[kind[:-1] + "_id"] = _object_id(object_id, kind[:-1] + "_id")
+        return await self._object(
+            model,
+            "POST",
+            self._sheet_path(token, target.sheet, "/" + kind),
+            options=self._opts(idempotent=object_id is not None),
+            json=body,
+        )
+
+    async def _sheet_objects(self, model: type[_Object], token: str, sheet: str) -> list[_Object]:
+        """Every filter view or float image of a sheet (``GET .../<kind>/query``)."""
+        sheet_id = await self._sheet_id(token, sheet)
+        path = self._sheet_path(token, sheet_id, f"/{_OBJECT_KINDS[model]}/query")
+        return await self._objects(model, path)
 
     async def _objects(self, model: type[_Object], path: str) -> list[_Object]:
         """Every v3 object of a kind (``GET .../query`` answers ``data.items``)."""

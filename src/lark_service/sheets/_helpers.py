@@ -259,3 +259,6 @@ _OBJECT_KEYS: dict[type[Any], str] = {
     FloatImage: "float_image",
 }
 """The ``data`` key a v3 answer carries each kind of sheet object under."""
+_OBJECT_KINDS: dict[type[Any], str] = {FilterView: "filter_views", FloatImage: "float_images"}
+"""The path segment of each kind of sheet object a sheet holds a list of (its id field is
+the singular plus ``_id``: ``filter_view_id``, ``float_image_id``)."""
