@@ -86,7 +86,7 @@ def test_proactive_refresh_never_makes_a_caller_wait(emu: Emulator, settings: Se
     )
     with client_for(emu, settings, token_store=store) as client:
         send(client)
-        lifetime = client.credentials.store.load(_key()).lifetime  # type: ignore[union-attr]
+        lifetime = client.credentials.store.load(_key(emu)).lifetime  # type: ignore[union-attr]
         emu.advance_clock(lifetime * 0.92)  # client clock = emulator clock
         store.gate = threading.Event()  # any fetch now blocks until the gate opens
         for n in range(20):
@@ -99,7 +99,7 @@ def test_proactive_refresh_never_makes_a_caller_wait(emu: Emulator, settings: Se
         send(client)
         send(client)
     assert emu.token_fetches(APP) == 2
-    stored = store.load(_key())
+    stored = store.load(_key(emu))
     assert stored is not None and stored.remaining(emu.now()) > lifetime * 0.5
 
 
@@ -122,14 +122,14 @@ def test_async_client_refreshes_in_the_background_too(emu: Emulator, settings: S
 def test_revoked_token_is_evicted_and_refetched_once(emu: Emulator, settings: Settings) -> None:
     with client_for(emu, settings) as client:
         send(client)
-        old = client.credentials.store.load(_key())
+        old = client.credentials.store.load(_key(emu))
         assert emu.revoke_tokens(APP) >= 1
         send(client)  # 99991663 -> evict exactly that token -> fetch -> retry
     assert emu.token_fetches(APP) == 2
     with client_for(emu, settings) as other:
         send(other)  # reads the new token from the store
     assert emu.token_fetches(APP) == 2
-    new = other.credentials.store.load(_key())
+    new = other.credentials.store.load(_key(emu))
     assert old is not None and new is not None and new.value != old.value
 
 
@@ -270,8 +270,8 @@ def test_no_secret_or_token_in_logs_or_database_files(
             assert value.encode() not in path.read_bytes(), f"plain secret in {path.name}"
 
 
-def _key() -> TokenKey:
-    return TokenKey(APP, secret_fingerprint(SECRET), "tenant")
+def _key(emu: Emulator) -> TokenKey:
+    return TokenKey(APP, secret_fingerprint(SECRET, emu.url), "tenant")
 
 
 def box_for(settings: Settings) -> SecretBox:
@@ -299,3 +299,18 @@ def test_making_a_client_opens_no_database(tmp_path: Path) -> None:
     )
     assert out.stdout.split() == ["SqlTokenStore", "[]"]
     assert not home.exists()
+
+
+def test_a_token_is_never_sent_to_another_host(settings: Settings, lark_emulator: Emulator) -> None:
+    # the same app and secret against two hosts (the emulator, then "Feishu" behind a proxy):
+    # each host's token stays with it, even through the shared token store
+    with Emulator() as other:
+        for host in (lark_emulator, other):
+            host.add_app(APP, SECRET)
+            host.add_chat(CHAT, "Chat")
+        for host in (lark_emulator, other, lark_emulator):
+            with LarkClient(APP, SECRET, base_url=host.url, settings=settings) as client:
+                client.messaging.send_text_message(CHAT, "hi")
+        assert lark_emulator.token_fetches(APP) == 1 and other.token_fetches(APP) == 1
+        rejected = [r for r in other.requests() if r.code in (99991663, 99991661)]
+        assert rejected == []

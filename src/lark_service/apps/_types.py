@@ -41,9 +41,12 @@ _MAX_TEXT = 255
 _SECRET_FIELDS = ("app_secret", "encrypt_key", "verification_token")
 
 
-def secret_fingerprint(secret: str) -> str:
-    """A short, non-reversible digest of a secret: keys tokens to the secret that fetched them."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
+def secret_fingerprint(secret: str, base_url: str = "") -> str:
+    """A short, non-reversible digest of a secret (and the base URL it is used with): keys
+    tokens to the secret that fetched them *and the host that issued them*, so a token is
+    never sent to another host (an app moved from the emulator to Feishu, a proxy)."""
+    material = secret if not base_url else f"{base_url.rstrip('/')}\n{secret}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ class AppCredentials:
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", secret_fingerprint(self.app_secret))
+            object.__setattr__(
+                self, "fingerprint", secret_fingerprint(self.app_secret, self.base_url)
+            )
 
 
 class AppSource(Protocol):
