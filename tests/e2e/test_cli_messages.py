@@ -305,6 +305,35 @@ def test_app_test_of_a_registered_app_points_at_its_domain_not_lark_base_url(
     assert "lark-service app show APP_ID" in hint and "--domain" in hint
 
 
+def test_base_url_for_a_registered_app_is_refused_not_ignored(runner: CliRunner) -> None:
+    # a registered app keeps its stored domain: --base-url must not be silently dropped
+    assert runner.invoke(cli, ["init"], catch_exceptions=False).exit_code == 0
+    added = runner.invoke(
+        cli,
+        ["app", "add", "cli_far", "--secret", "s", "--domain", "http://127.0.0.1:9"],
+        catch_exceptions=False,
+    )
+    assert added.exit_code == 0, added.output
+    dispose_all()
+    result = runner.invoke(
+        cli,
+        [
+            "send",
+            "text",
+            "--to",
+            "ou_1",
+            "hi",
+            "--app-id",
+            "cli_far",
+            "--base-url",
+            "http://127.0.0.1:8",
+        ],
+    )
+    text = one_error(result, 1)
+    assert "registered with the domain http://127.0.0.1:9" in text
+    assert "lark-service app update cli_far --domain http://127.0.0.1:8" in text
+
+
 # --- missing optional extras ----------------------------------------------------------------
 
 

@@ -370,7 +370,27 @@ def make_client(app_id: str | None, base_url: str | None) -> Any:
     secret = None
     if app_id and settings.app_secret is not None and settings.app_id in (None, app_id):
         secret = settings.app_secret.get_secret_value()
-    return LarkClient(app_id=app_id, app_secret=secret, base_url=base_url, settings=settings)
+    client = LarkClient(app_id=app_id, app_secret=secret, base_url=base_url, settings=settings)
+    if base_url and secret is None:
+        _check_base_url(client, base_url)
+    return client
+
+
+def _check_base_url(client: Any, base_url: str) -> None:
+    """--base-url is for ad hoc apps: a registered app keeps its stored domain, so say so
+    instead of silently calling another host."""
+    try:
+        app = client.resolve_app()
+    except Exception:
+        return  # the command reports the app error itself
+    if app.source == "registry" and app.base_url.rstrip("/") != base_url.rstrip("/"):
+        client.close()
+        raise ConfigError(
+            f"app {app.app_id} is registered with the domain {app.base_url}; --base-url "
+            f"{base_url} applies only to ad hoc apps",
+            hint=f"Change its domain with `lark-service app update {app.app_id} --domain "
+            f"{base_url}`, or drop --base-url.",
+        )
 
 
 def print_json(value: Any) -> None:
