@@ -303,10 +303,24 @@ def _apps(settings: Settings) -> list[Check]:
     return checks
 
 
+def _skew_base(settings: Settings) -> str:
+    """The host the app talks to: the default app's (a registered app's stored domain, an
+    emulator in a test setup), else LARK_BASE_URL."""
+    try:
+        from . import LarkClient
+        from .credentials import MemoryTokenStore
+
+        with LarkClient(settings=settings, token_store=MemoryTokenStore()) as client:
+            return str(client.resolve_app().base_url)
+    except Exception:
+        return settings.base_url
+
+
 def _skew(settings: Settings, timeout: float, clock: Callable[[], float]) -> Check:
     import httpx
 
-    url = settings.base_url + TOKEN_PATH
+    base = _skew_base(settings)
+    url = base + TOKEN_PATH
     try:
         before = clock()
         response = httpx.post(url, json={}, timeout=timeout)
@@ -315,15 +329,15 @@ def _skew(settings: Settings, timeout: float, clock: Callable[[], float]) -> Che
         return Check(
             "clock skew",
             "fail",
-            f"{settings.base_url} unreachable: {type(exc).__name__}",
-            "Check the network path (proxy, firewall) to LARK_BASE_URL.",
+            f"{base} unreachable: {type(exc).__name__}",
+            f"Check the network path (proxy, firewall) to {base}.",
         )
     date = response.headers.get("date")
     if not date:
         return Check("clock skew", "skip", "Feishu's answer had no Date header")
     theirs = email.utils.parsedate_to_datetime(date).timestamp()
     skew = (before + after) / 2 - theirs
-    detail = f"{skew:+.1f} s against {settings.base_url}"
+    detail = f"{skew:+.1f} s against {base}"
     # the Date header has whole seconds: below a second is noise
     if abs(skew) >= SKEW_FAIL:
         return Check("clock skew", "fail", detail, "Synchronise the clock (NTP: chrony/timesyncd).")

@@ -93,6 +93,18 @@ def test_doctor_healthy(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "No problem found" in table.output
 
 
+def test_doctor_checks_the_clock_against_the_apps_own_host(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LARK_BASE_URL unset (Feishu, unreachable here): the registered app's domain is the host
+    monkeypatch.delenv("LARK_BASE_URL", raising=False)
+    monkeypatch.setenv("LARK_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    assert _run("db", "upgrade").exit_code == 0
+    checks = _checks(_run("doctor", "--json").stdout)
+    assert checks["clock skew"]["status"] == "ok", checks["clock skew"]
+    assert emu.url in checks["clock skew"]["detail"]
+
+
 def test_doctor_reports_problems_with_fixes(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     from lark_service.apps import AppRegistry
     from lark_service.config import get_settings
