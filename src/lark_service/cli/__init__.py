@@ -40,6 +40,13 @@ class _Group(click.Group):
 def cli() -> None:
     """Feishu/Lark for internal services: send messages, manage apps and tokens, run the
     callback server, or a local Feishu emulator."""
+    # A one-shot command reports its outcome itself (one `error:` line and a hint): the
+    # library's per-request WARNING lines would repeat it in API terms. LARK_LOG_LEVEL (or a
+    # long-running command's --log-level) brings them back.
+    if not os.environ.get("LARK_LOG_LEVEL"):
+        from ..logging import configure_logging
+
+        configure_logging("ERROR")
 
 
 def _discover_commands() -> list[click.Command]:
