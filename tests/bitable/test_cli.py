@@ -78,6 +78,8 @@ def test_import_then_query_then_export(
     )  # fmt: skip
     assert as_json.exit_code == 0, as_json.output
     assert sorted(r["Name"] for r in json.loads(as_json.output)) == ["r1", "r10", "r2"]
+    scores = {r["Name"]: r["Score"] for r in json.loads(as_json.output)}
+    assert all(isinstance(v, (int, float)) for v in scores.values()), scores  # numbers stay numbers
 
     target = tmp_path / "out.csv"
     exported = runner.invoke(

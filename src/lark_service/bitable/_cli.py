@@ -129,7 +129,7 @@ def query(
             [
                 {
                     "record_id": r.record_id,
-                    **{c: to_text(r.get(c)) for c in columns if c in r.values},
+                    **{c: _json_value(r.get(c)) for c in columns if c in r.values},
                 }
                 for r in records
             ]
@@ -240,3 +240,15 @@ def export(
             progress=lambda done: progress.update(task, completed=done),
         )
     console().print(f"{count} record(s) written to {markup_safe(file)}")
+
+
+def _json_value(value: object) -> object:
+    """A field value for ``--json``: numbers, booleans and lists as JSON has them; dates,
+    people, links and attachments as their text."""
+    from .fields import to_text
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return to_text(value)
