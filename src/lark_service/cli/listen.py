@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import ConfigError
 from ._common import user_errors
 
 if TYPE_CHECKING:
@@ -109,8 +110,9 @@ def listen(
     from ..longconn import LongConnection, LongConnectionConfig
 
     if not all(importlib.util.find_spec(m) for m in ("websockets", "google.protobuf")):
-        raise click.ClickException(
-            "listen needs the longconn extra: pip install 'lark-service[longconn]'"
+        raise ConfigError(
+            "the optional packages websockets and protobuf are not installed",
+            hint="pip install 'lark-service[longconn]'",
         )
 
     configure_logging(log_level)
