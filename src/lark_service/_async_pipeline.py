@@ -255,7 +255,10 @@ class AsyncPipeline:
                 url=url,
                 key=key,
                 family=family,
-                route=route if options.pace else None,
+                # an unpaced family (most endpoints) skips the pacing step outright
+                route=route
+                if options.pace and self.pacer.table.limits(route.family).paced
+                else None,
                 send_timeout=send_timeout,
                 headers=headers,
                 policy=policy,
