@@ -87,3 +87,24 @@ def test_emulator_fast_paths_still_refuse_wrong_types(
     with pytest.raises(FeishuError) as caught:
         check_value(base.table(BASE, table), name, value, None)
     assert caught.value.code == code
+
+
+def test_emulator_search_builds_only_the_page_it_answers(
+    lark: Any, base: BitableState, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lark_service.testing.emulator import routes_bitable
+
+    tbl = base.table(BASE, table)
+    for n in range(1200):
+        tbl.records[f"rec{n:06d}"] = {"record_id": f"rec{n:06d}", "fields": {"Name": f"n{n}"}}
+    built: list[int] = []
+    original = routes_bitable._record_wire
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(routes_bitable, "_record_wire", counting)
+    records = list(lark.bitable.query_records(BASE, table))
+    assert len(records) == 1200
+    assert len(built) == 1200  # each record once (3 pages), not every match on every page
