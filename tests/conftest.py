@@ -38,8 +38,16 @@ def _isolated_env(
     monkeypatch.setenv("LARK_HOME", str(home))
     monkeypatch.chdir(home)  # no stray .env from the working directory
     shared_memory_store().clear()
+    # the CLI configures the lark_service logger for its process (one-shot commands quiet it,
+    # serve/worker set their level); under CliRunner that process is the test run itself
+    import logging
+
+    logger = logging.getLogger("lark_service")
+    level, handlers = logger.level, list(logger.handlers)
     yield home
     shared_memory_store().clear()
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ async def send_card(
         receive_id, card, receive_id_type=receive_id_type, uuid=message_uuid, app_id=app_id
     )
 
+
 OPERATIONS = [
     expose("POST", "/cards", send_card, scopes=["cards:send"], body=SendCardBody,
            domain="messaging", uuid_argument="message_uuid", summary="Send an interactive card"),

@@ -35,6 +35,7 @@ from .state import EmulatorState, RequestRecord, new_log_id
 
 __all__ = ["ROUTE_MODULES", "EmulatorApp", "create_app"]
 
+
 def _discover_route_modules() -> tuple[str, ...]:
     """Every ``routes_*`` module beside this one, in their ``ORDER`` (default 100; ties by
     name), then ``control`` (its catch-alls come last)."""
