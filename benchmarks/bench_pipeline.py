@@ -676,6 +676,11 @@ Reading the rows:
   client calls `requests.request()` (no session), so each HTTPS call pays a TLS handshake and
   loads the CA bundle; its async client builds a new `httpx.AsyncClient`, and with it an SSL
   context, for every call, over HTTP too.
+- **lark-service** rows run with local pacing off (`pacing=PacingTable.unlimited()`): every
+  call goes to one receiver, which Feishu's 5/s per receiver would otherwise hold to 4.5
+  calls/s (the pacer's own cost: `bench_pacing.py`). The metrics subscriber is on whenever
+  `prometheus_client` is installed, as in the dev venv (`LARK_METRICS=off` to compare;
+  `bench_metrics.py` measures it).
 - **lark-service, logs at WARNING** is the same client with the `lark_service` logger at
   WARNING instead of the default INFO. With no handler configured the INFO record is not built
   at all, so the two should match; with logging configured, the INFO line is what it costs.
