@@ -602,6 +602,8 @@ class LarkMetrics:
             "scheduler.job_started": self._job_started,
             "scheduler.job_finished": self._job_finished,
         }
+        self.event_names = frozenset(self._handlers)
+        """The events this subscriber counts (instrumentation skips building the others)."""
         if registry is not None:
             registry.register(_ExpiryCollector(self))
 
