@@ -3,6 +3,7 @@ internal errors, the apikey CLI."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -180,6 +181,10 @@ def test_apikey_cli_prints_the_key_once_and_lists_without_it() -> None:
     assert listed.exit_code == 0
     assert "billing" in listed.output and "20/s burst 40" in listed.output
     assert key not in listed.output and key[len("lsk_") + 13 :] not in listed.output
+    as_json = runner.invoke(cli, ["apikey", "list", "--json"])
+    (entry,) = json.loads(as_json.output)
+    assert key.startswith(entry["id"] + "_") and entry["rate"] == 20 and entry["burst"] == 40
+    assert key not in as_json.output and entry["status"] == "active"
     revoked = runner.invoke(cli, ["apikey", "revoke", "billing"])
     assert revoked.exit_code == 0 and "revoked" in revoked.output
     assert "no API keys" in runner.invoke(cli, ["apikey", "list"]).output

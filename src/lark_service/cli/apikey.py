@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._common import console, user_errors
+from ._common import console, print_json, user_errors
 
 if TYPE_CHECKING:
     from ..gateway.keys import ApiKeyStore
@@ -127,8 +127,9 @@ def create(
 
 @apikey.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include revoked keys.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
 @user_errors
-def list_keys(show_all: bool) -> None:
+def list_keys(show_all: bool, as_json: bool) -> None:
     """The keys: name, id, apps, scopes, limit, created, expires, last used (never the key)."""
     import time
 
@@ -136,13 +137,32 @@ def list_keys(show_all: bool) -> None:
 
     store = _store()
     keys = store.list_keys(include_revoked=show_all)
+    now = time.time()
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": key.name,
+                    "id": f"lsk_{key.prefix}",
+                    "apps": list(key.apps),
+                    "scopes": list(key.scopes),
+                    "rate": key.rate,
+                    "burst": key.burst,
+                    "created_at": key.created_at,
+                    "expires_at": key.expires_at,
+                    "last_used_at": key.last_used_at,
+                    "status": key.status(now),
+                }
+                for key in keys
+            ]
+        )
+        return
     if not keys:
         click.echo("no API keys (lark-service apikey create --name NAME --apps ... --scopes ...)")
         return
     table = Table("name", "id", "apps", "scopes", "rate", "created", "expires", "last used")
     if show_all:
         table.add_column("status")
-    now = time.time()
     for key in keys:
         limit = "-" if key.rate is None else f"{key.rate:g}/s burst {key.burst}"
         row = [
