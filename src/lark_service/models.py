@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
@@ -12,7 +13,7 @@ from typing_extensions import Self
 from ._http import ApiResponse
 from .errors import ServerError
 
-__all__ = ["LarkModel", "ms_to_datetime"]
+__all__ = ["ItemResults", "LarkModel", "ms_to_datetime"]
 
 
 class LarkModel(BaseModel):
@@ -52,3 +53,39 @@ def ms_to_datetime(value: Any) -> Any:
         return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
     except (TypeError, ValueError):
         return value
+
+
+class _Outcome(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+
+ItemT = TypeVar("ItemT", bound=_Outcome)
+
+
+class ItemResults(Generic[ItemT]):
+    """What every per-item batch result shares (``send_batch``, Bitable batch writes): the
+    ``items`` in input order, each with ``ok``; iterate them, count them, split them."""
+
+    items: list[ItemT]
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def ok(self) -> bool:
+        """True when every item succeeded."""
+        return all(item.ok for item in self.items)
+
+    @property
+    def succeeded(self) -> list[ItemT]:
+        """The items that succeeded."""
+        return [item for item in self.items if item.ok]
+
+    @property
+    def failed(self) -> list[ItemT]:
+        """The items that failed, each with its typed ``error``."""
+        return [item for item in self.items if not item.ok]

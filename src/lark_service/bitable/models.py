@@ -11,7 +11,7 @@ from pydantic import Field as PydanticField
 from pydantic import field_validator
 
 from ..errors import LarkError
-from ..models import LarkModel, ms_to_datetime
+from ..models import ItemResults, LarkModel, ms_to_datetime
 from .fields import FieldType, decode_fields
 
 __all__ = [
@@ -180,7 +180,7 @@ class BatchItem:
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class BatchResult(ItemResults[BatchItem]):
     """Per-record results of a batch write, in input order (like ``send_batch``'s).
 
     A chunk of up to 500 records succeeds or fails as one call: every record of a failed
@@ -190,28 +190,8 @@ class BatchResult:
     items: list[BatchItem] = field(default_factory=list)
     calls: int = 0
 
-    def __iter__(self) -> Iterator[BatchItem]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
     def __getitem__(self, index: int) -> BatchItem:
         return self.items[index]
-
-    @property
-    def ok(self) -> bool:
-        """True when every record was written."""
-        return all(item.ok for item in self.items)
-
-    @property
-    def succeeded(self) -> list[BatchItem]:
-        return [item for item in self.items if item.ok]
-
-    @property
-    def failed(self) -> list[BatchItem]:
-        """The records not written, each with its typed ``error``."""
-        return [item for item in self.items if not item.ok]
 
     @property
     def record_ids(self) -> list[str | None]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from .._paths import file_inside
 from ..errors import LarkError, ValidationError
-from ..models import LarkModel, ms_to_datetime
+from ..models import ItemResults, LarkModel, ms_to_datetime
 
 __all__ = [
     "BatchItem",
@@ -150,37 +149,16 @@ class BatchItem:
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class BatchResult(ItemResults[BatchItem]):
     """Per-receiver results of :meth:`send_batch`, in the order the receivers were given."""
 
     items: list[BatchItem] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[BatchItem]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
 
     def __getitem__(self, receive_id: str) -> BatchItem:
         for item in self.items:
             if item.receive_id == receive_id:
                 return item
         raise KeyError(receive_id)
-
-    @property
-    def ok(self) -> bool:
-        """True when every receiver got the message."""
-        return all(item.ok for item in self.items)
-
-    @property
-    def succeeded(self) -> list[BatchItem]:
-        """The receivers that got the message."""
-        return [item for item in self.items if item.ok]
-
-    @property
-    def failed(self) -> list[BatchItem]:
-        """The receivers that did not, each with its typed ``error``."""
-        return [item for item in self.items if not item.ok]
 
     @property
     def message_ids(self) -> dict[str, str]:
